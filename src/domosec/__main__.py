@@ -1,0 +1,3 @@
+from domosec.cli.app import main
+
+main()

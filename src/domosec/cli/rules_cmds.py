@@ -1,0 +1,73 @@
+"""``domosec rules``: list, show and test rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="List, show and test the rules (built-in and your own rule packs).", no_args_is_help=True)
+
+RulesOption = Annotated[list[Path] | None, typer.Option("--rules", help="Add the rules in this directory (repeatable).")]
+
+
+@app.command("list")
+def list_rules(
+    rules: RulesOption = None,
+    clause: Annotated[str | None, typer.Option(help="Only rules of this risk-source clause, e.g. 6.2.3.")] = None,
+) -> None:
+    """List rules with their risk-source clause and base rating."""
+    from rich.table import Table
+
+    from domosec.cli.output import console
+    from domosec.engine.ruleset import load_rules
+
+    table = Table(header_style="bold")
+    for col in ("ID", "Name", "Clause", "L×I", "Summary"):
+        table.add_column(col, overflow="fold")
+    for lr in load_rules(rules or []):
+        r = lr.rule
+        if clause and not r.risk_source.startswith(clause):
+            continue
+        table.add_row(r.id, r.name, r.risk_source, f"{r.likelihood}×{r.impact}", r.summary)
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="Rule ID, e.g. DEV-S01.")],
+    rules: RulesOption = None,
+) -> None:
+    """Show a rule's documentation page: what it finds, why it matters, how to fix, its query."""
+    from rich.markdown import Markdown
+
+    from domosec.cli.output import console, errors
+    from domosec.engine.ruledoc import rule_page
+    from domosec.engine.ruleset import load_rules
+    from domosec.errors import did_you_mean
+
+    loaded = {lr.rule.id: lr for lr in load_rules(rules or [])}
+    if rule_id not in loaded:
+        hint = did_you_mean(rule_id, list(loaded))
+        errors.print(f"domosec rules show: error: no rule '{rule_id}'" + (f"; {hint}" if hint else ""), markup=False)
+        raise typer.Exit(2)
+    console.print(Markdown(rule_page(loaded[rule_id])))
+
+
+@app.command("test")
+def test(directory: Annotated[Path, typer.Argument(help="A rule pack directory (or one clause folder).")]) -> None:
+    """Run each rule in DIRECTORY on its .fail.yaml and .pass.yaml examples and check the findings."""
+    from domosec.cli.output import console, errors
+    from domosec.engine.examples import check_examples
+    from domosec.engine.ruleset import load_rules
+
+    results = [check_examples(lr) for lr in load_rules([directory], include_builtin=False)]
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        console.print(f"[green]ok[/green]   {r.rule_id}" if r.ok else f"[red]FAIL[/red] {r.rule_id}")
+        for p in r.problems:
+            errors.print(f"  {p}", markup=False)
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,67 @@
+"""An embedded DuckDB database holding the normalised tables, locked down before rules run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from domosec.model.tables import SPECS
+
+VIEWS = ("equipment", "asset_context", "home_context")
+PARAM_TABLE = "params"
+RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
+DEFAULT_TIME_LIMIT_S = 30.0
+
+
+def _view_statements() -> list[str]:
+    text = (resources.files("domosec.engine") / "views.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+class Database:
+    """The normalised tables of one or many homes in DuckDB, ready for rule queries."""
+
+    def __init__(self, tables: dict[str, pa.Table], *, as_of: dt.date, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.con = duckdb.connect(":memory:")
+        if threads:
+            self.con.execute(f"set threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute("set memory_limit = ?", [memory_limit])
+        for name, table in tables.items():
+            self.con.register(f"_arrow_{name}", table)
+            self.con.execute(f"create table {name} as select * from _arrow_{name}")
+            self.con.unregister(f"_arrow_{name}")
+        self.con.execute(f"create table {PARAM_TABLE} as select cast(? as date) as as_of", [as_of])
+        for statement in _view_statements():
+            self.con.execute(statement)
+        # The second wall after the SQL guard: no files, no network, no extensions, no settings.
+        self.con.execute("set enable_external_access = false")
+        self.con.execute("set autoinstall_known_extensions = false")
+        self.con.execute("set autoload_known_extensions = false")
+        self.con.execute("set lock_configuration = true")
+
+    def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> pa.Table:
+        """Run one read-only query, interrupting it after ``time_limit_s`` seconds."""
+        with _deadline(self.con, time_limit_s):
+            return self.con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@contextmanager
+def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -1,0 +1,121 @@
+"""Find and load rule files: the built-in rules and any rule packs given with ``--rules DIR``.
+
+A rule pack is a folder of ``<ID>-<name>.yaml`` files, optionally in one sub-folder per
+risk-source clause (``6.2.3-devices/``). Files ending in ``.fail.yaml`` or ``.pass.yaml`` are
+the rule's example models and files starting with ``_`` are not rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from domosec.errors import Diagnostic, ModelError, RuleError
+from domosec.engine.database import RULE_TABLES
+from domosec.engine.rule import Rule
+from domosec.engine.sqlguard import locate_problems
+from domosec.model.diagnose import diagnostics_from_validation
+from domosec.model.source import read_document
+
+CLAUSE_FOLDER = re.compile(r"^(6\.[23]\.[1-4])(-|$)")
+EXAMPLE_SUFFIXES = (".fail.yaml", ".pass.yaml")
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    """A rule and where it came from."""
+
+    rule: Rule
+    file: str
+    query_line: int
+    builtin: bool
+
+    def example(self, kind: str) -> Path:
+        """The path of the rule's ``fail`` or ``pass`` example model."""
+        return Path(self.file[: -len(".yaml")] + f".{kind}.yaml")
+
+
+def builtin_rules_dir() -> Path:
+    return Path(str(resources.files("domosec") / "rules"))
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.rglob("*.yaml")
+        if not p.name.startswith("_") and not p.name.endswith(EXAMPLE_SUFFIXES)
+    )
+
+
+def load_rules(extra_dirs: Iterable[Path] = (), *, include_builtin: bool = True) -> list[LoadedRule]:
+    """Load, check and return every rule, sorted by ID; raises :class:`RuleError` listing all problems."""
+    sources: list[tuple[Path, bool]] = []
+    if include_builtin:
+        sources.append((builtin_rules_dir(), True))
+    for directory in extra_dirs:
+        if not directory.is_dir():
+            raise RuleError([Diagnostic(str(directory), None, None, "not-a-directory", "a rule pack must be a directory of rule files")])
+        sources.append((directory, False))
+    loaded: list[LoadedRule] = []
+    problems: list[Diagnostic] = []
+    seen: dict[str, str] = {}
+    for directory, builtin in sources:
+        for path in rule_files(directory):
+            try:
+                rule = load_rule_file(path, builtin=builtin)
+            except (RuleError, ModelError) as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            if rule.rule.id in seen:
+                problems.append(Diagnostic(str(path), 1, 1, "duplicate-rule", f"rule {rule.rule.id} is already defined in {seen[rule.rule.id]}"))
+                continue
+            seen[rule.rule.id] = str(path)
+            loaded.append(rule)
+    if problems:
+        raise RuleError(problems)
+    return sorted(loaded, key=lambda r: r.rule.id)
+
+
+def _block_indent(file: str, line: int) -> int:
+    """The indentation of a block scalar's first line, to map query columns back to the file."""
+    try:
+        text = Path(file).read_text(encoding="utf-8").splitlines()[line - 1]
+    except (OSError, IndexError):
+        return 0
+    return len(text) - len(text.lstrip(" "))
+
+
+def load_rule_file(path: Path, *, builtin: bool = False) -> LoadedRule:
+    """Load one rule file and check its metadata, its place and its query."""
+    name = str(path)
+    doc = read_document(path, max_bytes=1024 * 1024)
+    if not isinstance(doc.data, dict):
+        raise RuleError([Diagnostic(name, 1, 1, "not-a-mapping", "a rule file is a mapping of metadata with a 'query'")])
+    try:
+        rule = Rule.model_validate(doc.data)
+    except ValidationError as exc:
+        raise RuleError(diagnostics_from_validation(exc, doc, Rule)) from None
+    problems: list[Diagnostic] = []
+    qpos = doc.position(("query",)) or (1, 1)
+    # A multi-line query is a block scalar, whose text starts on the line after its indicator.
+    query_line = qpos[0] + 1 if "\n" in rule.query.strip() else qpos[0]
+    folder = CLAUSE_FOLDER.match(path.parent.name)
+    if folder and folder.group(1) != rule.risk_source:
+        problems.append(Diagnostic(name, 1, 1, "wrong-folder", f"rule {rule.id} (risk source {rule.risk_source}) sits in the folder of clause {folder.group(1)}"))
+    if not path.stem.startswith(f"{rule.id}-{rule.name}"):
+        problems.append(Diagnostic(name, 1, 1, "wrong-file-name", f"rule {rule.id} must be in a file named {rule.id}-{rule.name}.yaml"))
+    indent = _block_indent(doc.file, query_line)
+    for offset, message in locate_problems(rule.query, set(RULE_TABLES)):
+        line, col = query_line, 1
+        if offset is not None:
+            before = rule.query[:offset]
+            line = query_line + before.count("\n")
+            col = offset - (before.rfind("\n") + 1) + 1 + indent
+        problems.append(Diagnostic(name, line, col, "refused-query", f"rule {rule.id}: {message}"))
+    if problems:
+        raise RuleError(problems)
+    return LoadedRule(rule, name, query_line, builtin)

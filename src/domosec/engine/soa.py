@@ -1,0 +1,100 @@
+"""The Statement of Applicability: every clause-7 item, for every home, with its status.
+
+Applicability comes from the catalogue's ``when`` expression over ``home_context``; status
+combines what the model declares (``controls:``) with what the findings show.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from domosec.assessment import ControlAssessment, ControlState, Finding
+from domosec.catalog.load import Catalogue, clause_sort_key
+from domosec.catalog.types import Control
+from domosec.engine.database import Database
+from domosec.model.elements import ControlStatus, SystemModel
+
+UNTREATED = ("open", "acceptance_expired", "treatment_planned")
+
+
+def applicability(db: Database, cat: Catalogue) -> dict[str, dict[str, bool]]:
+    """``{home_id: {control_id: applicable}}``, from one query over ``home_context``."""
+    controls = sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id))
+    columns = ", ".join(f"coalesce(({c.applicability.when}), false) as c{i}" for i, c in enumerate(controls))
+    rows = db.query(f"select home_id, {columns} from home_context").to_pylist()
+    return {row["home_id"]: {c.id: bool(row[f"c{i}"]) for i, c in enumerate(controls)} for row in rows}
+
+
+def statement_of_applicability(
+    model: SystemModel,
+    applicable: dict[str, bool],
+    findings: list[Finding],
+    cat: Catalogue,
+    covered_risk_items: set[str],
+) -> list[ControlAssessment]:
+    home = model.system.id
+    declared = {c.id: c for c in model.controls}
+    linked: dict[str, list[str]] = defaultdict(list)
+    for f in findings:
+        if f.home_id == home and f.treatment in UNTREATED:
+            for cid in f.controls:
+                linked[cid].append(f.id)
+    out = []
+    for control in sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id)):
+        out.append(_assess_control(home, control, applicable.get(control.id, True), declared.get(control.id), sorted(set(linked[control.id])), cat, covered_risk_items))
+    return out
+
+
+def _assess_control(
+    home: str,
+    control: Control,
+    applies: bool,
+    decl: ControlStatus | None,
+    finding_ids: list[str],
+    cat: Catalogue,
+    covered: set[str],
+) -> ControlAssessment:
+    app = control.applicability
+    reason = app.applies_because if applies else (app.not_applicable_because or "The model shows no element it applies to.")
+    evidence = [f"{e.kind}: {e.ref}" + (f" — {e.description}" if e.description else "") for e in decl.evidence] if decl else []
+    n = len(finding_ids)
+    status: ControlState
+    questions: list[str] = []
+    if decl is not None and decl.status == "not_applicable":
+        if applies:
+            status, why = "contradicted", f"Declared not applicable, but the model shows it applies: {app.applies_because}"
+        else:
+            status, why = "not_applicable", "Declared not applicable, and the model agrees."
+    elif not applies and decl is None:
+        status, why = "not_applicable", reason
+    elif decl is not None and decl.status in ("implemented", "partial") and n:
+        status, why = "contradicted", f"Declared {decl.status}, but {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} gaps it should close."
+    elif decl is not None and decl.status == "implemented":
+        if evidence:
+            status, why = "implemented", f"Declared implemented with {len(evidence)} piece{'s' if len(evidence) != 1 else ''} of evidence, and no finding contradicts it."
+        else:
+            status, why = "declared_without_evidence", "Declared implemented, but no evidence is recorded."
+            questions = list(control.assessor_questions)
+    elif decl is not None:
+        status = decl.status  # partial, planned or not_implemented
+        why = f"Declared {decl.status.replace('_', ' ')}" + (f"; {n} open finding{'s' if n != 1 else ''} depend on it." if n else ".")
+    elif n:
+        status, why = "not_implemented", f"Not declared, and {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} it is missing."
+    else:
+        status, why = "unknown", "Not declared, and the model cannot show it: ask the assessor questions."
+        questions = list(control.assessor_questions)
+        questions += [cat.risk_sources[r].assessor_question for r in control.treats if r not in covered and cat.risk_sources[r].assessor_question]
+    return ControlAssessment(
+        home_id=home,
+        control_id=control.id,
+        title=control.title,
+        kind=control.kind,
+        applicable=applies if not (decl is not None and decl.status == "not_applicable" and not applies) else False,
+        applicability_reason=reason,
+        declared=decl.status if decl else None,
+        status=status,
+        status_reason=why,
+        evidence=evidence,
+        findings=finding_ids,
+        questions=questions,
+    )

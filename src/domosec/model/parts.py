@@ -1,0 +1,189 @@
+"""Building blocks that the model's elements share: provenance, credentials, endpoints…
+
+Unknown is a value: a ``bool | None`` field left out means "not known", and rules never fire
+on a missing fact (they fire on ``true`` or ``false``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domosec.model.choices import DataCategoryId, StakeholderRoleId
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")]
+"""An element ID: letters, digits and ``_ . : @ / -``, starting with a letter or digit."""
+
+Source = Literal["declared", "imported", "observed", "derived"]
+Exposure = Literal["local", "lan", "internet"]
+Transport = Literal["tcp", "udp"]
+TlsVersion = Literal["none", "ssl3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"]
+
+
+class Strict(BaseModel):
+    """Base of every model class: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, coerce_numbers_to_str=True)
+
+
+class Provenance(Strict):
+    """Where a fact came from: written by hand, imported, observed on the network, or derived."""
+
+    source: Source = "declared"
+    tool: str = ""
+    detail: str = ""
+    at: str | None = Field(default=None, description="When it was observed (ISO 8601); only kept when asked for.")
+
+
+class Stakeholder(Strict):
+    """A party with a role in the system (5.3): the provider, a developer, an installer…"""
+
+    role: StakeholderRoleId
+    name: str
+    contact: str = ""
+
+
+class Credential(Strict):
+    """A way to log in to a device or gateway. Never the secret itself: only its properties."""
+
+    kind: Literal["web", "app", "telnet", "ssh", "api", "pin", "local_account", "wifi_psk", "pairing_code", "cloud_account", "other"]
+    factory_default: bool | None = Field(default=None, description="Still the value the device shipped with.")
+    unique_per_device: bool | None = Field(default=None, description="Shipped value differs per unit (not one password for the whole product line).")
+    hard_coded: bool | None = Field(default=None, description="Built into the firmware; the user cannot change it.")
+    strength: Literal["weak", "fair", "strong"] | None = None
+    shared: bool | None = Field(default=None, description="Several household members use the same login.")
+    provenance: Provenance | None = None
+
+
+class Endpoint(Strict):
+    """A network service a device, gateway or service exposes."""
+
+    protocol: Literal[
+        "http", "https", "telnet", "ssh", "mqtt", "mqtts", "rtsp", "rtsps", "coap", "coaps", "upnp", "onvif",
+        "modbus", "ftp", "smb", "dns", "websocket", "adb", "proprietary", "other",
+    ]
+    port: int | None = Field(default=None, ge=0, le=65535)
+    transport: Transport = "tcp"
+    exposure: Exposure = "lan"
+    purpose: Literal["admin", "api", "stream", "telemetry", "debug", "pairing", "update", "control", "other"] = "other"
+    authentication: Literal["none", "password", "token", "certificate", "unknown"] | None = None
+    tls: TlsVersion | None = None
+    certificate: Literal["valid", "self_signed", "expired", "wrong_host", "none"] | None = None
+    weak_ciphers: bool | None = None
+    brute_force_protection: bool | None = None
+    banner: str = ""
+    provenance: Provenance | None = None
+
+
+class Update(Strict):
+    """How software and firmware updates reach the element (7.2.17)."""
+
+    mechanism: Literal["none", "manual", "automatic", "via_app", "via_gateway"] | None = None
+    signed: bool | None = Field(default=None, description="The element verifies a signature before installing.")
+    secure_channel: bool | None = None
+    automatic_by_default: bool | None = None
+    last_update: dt.date | None = None
+
+
+class FailSafe(Strict):
+    """What the element does when power, network or recognition fails (7.1.4)."""
+
+    on_power_loss: Literal["safe_state", "last_state", "unsafe"] | None = None
+    on_network_loss: Literal["keeps_working", "safe_state", "stops", "unsafe"] | None = None
+    manual_override: bool | None = None
+    child_lock: bool | None = None
+    remote_start_confirmation: bool | None = Field(default=None, description="Remote actuation needs a confirmation at the device.")
+
+
+class Physical(Strict):
+    """Physical hardening of equipment outside the vendor's control (7.2.4)."""
+
+    debug_ports: Literal["none", "disabled", "exposed"] | None = None
+    secure_element: bool | None = Field(default=None, description="Keys and biometric templates kept in a secure element or TEE.")
+    tamper_evident: bool | None = None
+    outdoor: bool | None = Field(default=None, description="Mounted where passers-by can reach it.")
+
+
+class DataAtRest(Strict):
+    """Data the element keeps in its own storage."""
+
+    categories: list[DataCategoryId] = Field(default_factory=list)
+    encrypted: bool | None = None
+    retention_days: int | None = Field(default=None, ge=0)
+
+
+class FactoryReset(Strict):
+    """Whether the element can be returned to a clean state before resale or disposal (7.2.5)."""
+
+    available: bool | None = None
+    wipes_personal_data: bool | None = None
+
+
+class PrivacyFeatures(Strict):
+    """Hardware and settings that keep sensing under the household's control (7.3.1)."""
+
+    hardware_switch: bool | None = Field(default=None, description="A physical switch cuts the microphone or camera.")
+    shutter: bool | None = None
+    indicator: bool | None = Field(default=None, description="A light shows when sensing or recording is on.")
+    privacy_mode: bool | None = Field(default=None, description="Sensing can be paused by schedule or presence.")
+    masking: bool | None = Field(default=None, description="Areas of the image can be masked out (neighbours, street).")
+
+
+class PortForward(Strict):
+    """A port opened on the gateway towards an element inside the home."""
+
+    target: Id
+    external_port: int = Field(ge=1, le=65535)
+    internal_port: int | None = Field(default=None, ge=1, le=65535)
+    transport: Transport = "tcp"
+    via_upnp: bool = False
+    provenance: Provenance | None = None
+
+
+class Logging(Strict):
+    """Security logging on a gateway or service (7.2.12, 7.2.13)."""
+
+    enabled: bool | None = None
+    remote: bool | None = None
+    protected: bool | None = Field(default=None, description="Logs are access-controlled and tamper-evident.")
+    retention_days: int | None = Field(default=None, ge=0)
+    contains_personal_data: bool | None = None
+
+
+class ServiceAuth(Strict):
+    """How people and apps authenticate to a service (7.2.16)."""
+
+    mfa: Literal["none", "optional", "required"] | None = None
+    password_policy: bool | None = Field(default=None, description="Weak and breached passwords are refused.")
+    brute_force_protection: bool | None = None
+    recovery_verified: bool | None = Field(default=None, description="Account recovery checks identity strictly.")
+    per_member_accounts: bool | None = Field(default=None, description="Each household member can have their own login.")
+    app_authentication: bool | None = Field(default=None, description="Apps and integrations calling the API carry their own identity.")
+    device_authentication: bool | None = Field(default=None, description="Devices prove their identity to the service (certificate or per-device key).")
+
+
+class LinkedAccount(Strict):
+    """A cloud-to-cloud link (voice skill, integration) granted to another service."""
+
+    service: Id
+    scope: Literal["full", "limited", "read_only"] | None = None
+
+
+class AutomatedDecision(Strict):
+    """A decision the service makes about the household without a person deciding (7.3.11)."""
+
+    decision: str
+    affects: str = ""
+    human_review: bool | None = None
+    explained: bool | None = None
+
+
+class Evidence(Strict):
+    """A piece of evidence that a control is implemented."""
+
+    kind: Literal["document", "test", "configuration", "observation", "screenshot", "certificate", "url", "other"]
+    ref: str
+    description: str = ""
+    date: dt.date | None = None

@@ -1,0 +1,275 @@
+"""Read a YAML or JSON document into plain Python data plus the position of every node.
+
+Built on ruamel.yaml's C event stream (``ruamel.yaml.clib``): the parser emits events with
+their marks and this module builds the objects itself, which gives
+
+- a ``line:col`` for every mapping key and every value (``devices[3].networks[0]``);
+- hard limits checked *while* parsing: document size, nesting depth, and the size of the
+  document after alias expansion (a "billion laughs" bomb is refused, not expanded);
+- no recursion, so a deeply nested document cannot overflow the stack.
+
+Plain scalars are resolved with the YAML 1.2 core schema (``yes`` stays a string; dates
+stay strings and are parsed by the model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domosec.errors import Diagnostic, ModelError
+
+Path_ = tuple[str | int, ...]
+Position = tuple[int, int]
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 2_000_000
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_STD_TAGS = "tag:yaml.org,2002:"
+
+
+@dataclass
+class SourceDocument:
+    """A parsed document: its data, and where each node stands in the file (1-based)."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, Position] = field(default_factory=dict)
+    key_positions: dict[Path_, Position] = field(default_factory=dict)
+
+    def position(self, path: Path_) -> Position | None:
+        """The position of the node at ``path``, or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while True:
+            if probe in self.positions:
+                return self.positions[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+
+def read_document(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, display_name: str | None = None) -> SourceDocument:
+    """Read and parse one model file. Raises :class:`ModelError` with a positioned diagnostic."""
+    name = display_name or str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise _error(name, None, "file-too-large", f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes", "raise it with --max-bytes")
+        with p.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise _error(name, None, "not-a-file", "is a directory, expected a model file") from None
+    except FileNotFoundError:
+        raise _error(name, None, "file-not-found", "no such file") from None
+    except PermissionError:
+        raise _error(name, None, "unreadable", "permission denied") from None
+    return parse_bytes(raw, name, max_bytes=max_bytes, is_json=p.suffix.lower() == ".json")
+
+
+def parse_bytes(raw: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, is_json: bool = False) -> SourceDocument:
+    """Parse a document held in memory (YAML, or JSON when ``is_json``)."""
+    if len(raw) > max_bytes:
+        raise _error(name, None, "file-too-large", f"the document is over the limit of {max_bytes:,} bytes", "raise it with --max-bytes")
+    if b"\x00" in raw[:65536]:
+        raise _error(name, None, "binary-file", "the file holds binary data, expected YAML or JSON text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _error(name, (line, 1), "not-utf8", f"byte {exc.start} is not valid UTF-8; a model must be UTF-8 text") from None
+    if not text.strip():
+        raise _error(name, None, "empty-document", "the file is empty; expected a model with at least a 'system' section")
+    if is_json:
+        return _parse_json(text, name)
+    return _Builder(name).build(text)
+
+
+def _parse_json(text: str, name: str) -> SourceDocument:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _error(name, (exc.lineno, exc.colno), "syntax", f"invalid JSON: {exc.msg}") from None
+    # Valid JSON is valid YAML: parse again for positions and the same limits.
+    return _Builder(name).build(text)
+
+
+def _error(name: str, pos: Position | None, code: str, message: str, hint: str = "") -> ModelError:
+    line, col = pos if pos else (None, None)
+    return ModelError([Diagnostic(name, line, col, code, message, hint=hint)])
+
+
+@dataclass
+class _Frame:
+    container: dict[Any, Any] | list[Any]
+    path: Path_
+    anchor: str | None
+    start_count: int
+    pending_key: Any = None
+    pending_key_pos: Position | None = None
+    has_key: bool = False
+
+
+class _Builder:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.doc = SourceDocument(name, None)
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.count = 0
+
+    def build(self, text: str) -> SourceDocument:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        events = YAML(typ="safe", pure=False).parse(text)
+        try:
+            self._consume(events)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            pos = (mark.line + 1, mark.column + 1) if mark else None
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise _error(self.name, pos, "syntax", f"invalid YAML: {problem}") from None
+        except YAMLError as exc:
+            raise _error(self.name, None, "syntax", f"invalid YAML: {exc}") from None
+        return self.doc
+
+    def _consume(self, events: Any) -> None:
+        from ruamel.yaml import events as ev
+
+        stack: list[_Frame] = []
+        documents = 0
+        for event in events:
+            if isinstance(event, ev.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _error(self.name, _mark(event), "multiple-documents", "the file holds more than one YAML document; a model is one document")
+                continue
+            if isinstance(event, (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)):
+                continue
+            if isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
+                frame = stack.pop()
+                if frame.anchor:
+                    self.anchors[frame.anchor] = (frame.container, self.count - frame.start_count)
+                self._attach(stack, frame.container, frame.path, None)
+                continue
+            pos = _mark(event)
+            if isinstance(event, ev.AliasEvent):
+                value, size = self._alias(event, pos)
+                self._grow(size, pos)
+                self._attach(stack, value, None, pos)
+                continue
+            self._grow(1, pos)
+            tag = getattr(event, "tag", None)
+            if tag and not tag.startswith(_STD_TAGS) and tag != "!":
+                raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
+            if isinstance(event, ev.ScalarEvent):
+                value = _resolve(event.value, event.implicit, tag)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                self._attach(stack, value, None, pos)
+                continue
+            container: dict[Any, Any] | list[Any] = {} if isinstance(event, ev.MappingStartEvent) else []
+            path = self._child_path(stack)
+            if len(stack) >= MAX_DEPTH:
+                raise _error(self.name, pos, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
+            self.doc.positions[path] = pos
+            stack.append(_Frame(container, path, event.anchor, self.count))
+
+    def _alias(self, event: Any, pos: Position) -> tuple[Any, int]:
+        if event.anchor not in self.anchors:
+            raise _error(self.name, pos, "syntax", f"invalid YAML: unknown alias '*{event.anchor}'")
+        return self.anchors[event.anchor]
+
+    def _grow(self, size: int, pos: Position) -> None:
+        self.count += size
+        if self.count > MAX_EXPANDED_NODES:
+            raise _error(self.name, pos, "expansion-limit", f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?); refused before parsing completed")
+
+    def _child_path(self, stack: list[_Frame]) -> Path_:
+        if not stack:
+            return ()
+        top = stack[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        if not top.has_key:
+            raise _error(self.name, self.doc.positions.get(top.path), "complex-key", "a mapping key must be a plain scalar")
+        return (*top.path, top.pending_key)
+
+    def _attach(self, stack: list[_Frame], value: Any, path: Path_ | None, pos: Position | None) -> None:
+        if not stack:
+            self.doc.data = value
+            if pos is not None:
+                self.doc.positions[()] = pos
+            return
+        top = stack[-1]
+        if isinstance(top.container, list):
+            if pos is not None:
+                self.doc.positions[(*top.path, len(top.container))] = pos
+            top.container.append(value)
+            return
+        if not top.has_key:
+            if isinstance(value, (dict, list)):
+                raise _error(self.name, pos or self.doc.positions.get(path or ()), "complex-key", "a mapping key must be a plain scalar")
+            key = value if isinstance(value, str) else str(value) if value is not None else "null"
+            if key in top.container:
+                raise _error(self.name, pos, "duplicate-key", f"the key '{key}' appears twice in the same mapping")
+            top.pending_key, top.pending_key_pos, top.has_key = key, pos, True
+            return
+        key = top.pending_key
+        child = (*top.path, key)
+        if pos is not None:
+            self.doc.positions[child] = pos
+        if top.pending_key_pos is not None:
+            self.doc.key_positions[child] = top.pending_key_pos
+        top.container[key] = value
+        top.has_key = False
+
+
+def _mark(event: Any) -> Position:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
+def _resolve(value: str, implicit: Any, tag: str | None) -> Any:
+    plain = bool(implicit and implicit[0]) and tag in (None, "!")
+    if tag and tag.startswith(_STD_TAGS):
+        return _explicit(value, tag[len(_STD_TAGS) :])
+    if not plain:
+        return value
+    if _NULL.match(value):
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.match(value):
+        return int(value, 0) if value.lstrip("+-")[:2] in ("0o", "0x") else int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    if value.lower() in _SPECIAL_FLOAT:
+        return _SPECIAL_FLOAT[value.lower()]
+    return value
+
+
+def _explicit(value: str, kind: str) -> Any:
+    if kind == "str":
+        return value
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return _BOOL.get(value, value)
+    try:
+        if kind == "int":
+            return int(value, 0)
+        if kind == "float":
+            return float(value)
+    except ValueError:
+        return value
+    return value

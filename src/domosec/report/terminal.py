@@ -1,0 +1,46 @@
+"""The Assessment as Rich tables for the terminal, grouped by reference-model part."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from domosec.assessment import LEVELS, Assessment
+from domosec.report.grouping import PART_TITLES, by_part, location
+
+LEVEL_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def render_terminal(assessment: Assessment, *, show_controls: bool = False) -> RenderableType:
+    parts: list[RenderableType] = []
+    s = assessment.summary
+    homes = ", ".join(h.name for h in assessment.homes)
+    head = Text(f"{homes}: {s.findings} findings, {s.open} open, {s.accepted} accepted — ")
+    for lvl in LEVELS[::-1]:
+        head.append(f"{lvl} {s.by_level[lvl]}  ", style=LEVEL_STYLES[lvl] if s.by_level[lvl] else "dim")
+    parts.append(head)
+    for part, findings in by_part(assessment):
+        table = Table(title=PART_TITLES[part], title_justify="left", header_style="bold", expand=False)
+        for col in ("Risk", "Rule", "Asset", "Finding", "Status"):
+            table.add_column(col, overflow="fold")
+        for f in findings:
+            risk = Text(f"{f.inherent.level} {f.inherent.score}", style=LEVEL_STYLES[f.inherent.level])
+            if f.residual.score != f.inherent.score:
+                risk.append(f" → {f.residual.level}", style=LEVEL_STYLES[f.residual.level])
+            table.add_row(risk, f.rule_id, f"{f.asset.id}\n{location(f)}", f.reason, f.treatment.replace("_", " "))
+        parts.append(table)
+    if show_controls:
+        table = Table(title="Statement of Applicability (clause 7)", title_justify="left", header_style="bold")
+        for col in ("Control", "Title", "Applies", "Status", "Why"):
+            table.add_column(col, overflow="fold")
+        for c in assessment.controls:
+            table.add_row(c.control_id, c.title, "yes" if c.applicable else "no", c.status.replace("_", " "), c.status_reason)
+        parts.append(table)
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.controls_by_status.items())
+    parts.append(Text(f"Controls (clause 7): {counts}. Use --controls to list them.", style="dim"))
+    return Group(*parts)
+
+
+def print_terminal(assessment: Assessment, console: Console, *, show_controls: bool = False) -> None:
+    console.print(render_terminal(assessment, show_controls=show_controls))
