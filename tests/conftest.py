@@ -35,5 +35,10 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
     """Run ``python -m domosec`` as a user would, capturing its output."""
     return subprocess.run(
         [sys.executable, "-m", "domosec", *map(str, args)],
-        capture_output=True, text=True, timeout=120, cwd=cwd or ROOT, stdin=subprocess.DEVNULL, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )

@@ -17,8 +17,14 @@ LevelName = Literal["info", "low", "medium", "high", "critical"]
 LEVELS: tuple[LevelName, ...] = ("info", "low", "medium", "high", "critical")
 Treatment = Literal["open", "treatment_planned", "accepted", "acceptance_expired"]
 ControlState = Literal[
-    "implemented", "declared_without_evidence", "partial", "planned", "contradicted", "not_implemented",
-    "not_applicable", "unknown",
+    "implemented",
+    "declared_without_evidence",
+    "partial",
+    "planned",
+    "contradicted",
+    "not_implemented",
+    "not_applicable",
+    "unknown",
 ]
 
 

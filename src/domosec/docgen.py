@@ -69,7 +69,12 @@ def _catalogue_index(rules: list[LoadedRule]) -> str:
         lines += [f"## {clause.id} {clause.title}", "", body, ""]
         if cited.get(clause.id):
             lines += ["Rules citing it: " + ", ".join(f"[{r}](../rules/{r}.md)" for r in sorted(cited[clause.id])), ""]
-    lines += ["## Risk sources and the rules that detect them", "", "| risk source | clause | title | rules | assessor question |", "|---|---|---|---|---|"]
+    lines += [
+        "## Risk sources and the rules that detect them",
+        "",
+        "| risk source | clause | title | rules | assessor question |",
+        "|---|---|---|---|---|",
+    ]
     for rs in sorted(cat.risk_sources.values(), key=lambda r: (clause_sort_key(r.clause), r.id)):
         rule_links = ", ".join(sorted(cited.get(rs.id, set()))) or "—"
         question = "yes" if rs.assessor_question else ""

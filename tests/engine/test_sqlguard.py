@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.conftest import MINIMAL
 
 from domosec.engine.database import RULE_TABLES, Database
 from domosec.engine.ruleset import load_rules
@@ -14,7 +15,6 @@ from domosec.engine.sqlguard import check_query
 from domosec.errors import RuleError
 from domosec.model.load import load_model_text
 from domosec.model.normalise import normalise
-from tests.conftest import MINIMAL
 
 HOSTILE = {
     "read a file": "select * from read_csv('/etc/passwd')",
@@ -60,17 +60,17 @@ def database() -> Database:
 
 
 def test_runtime_wall_blocks_file_access_even_past_the_guard(database: Database) -> None:
-    with pytest.raises(duckdb.Error, match="(?i)external access|disabled|permission"):
+    with pytest.raises(duckdb.Error, match=r"(?i)external access|disabled|permission"):
         database.query("select * from read_csv('/etc/passwd')")
 
 
 def test_runtime_configuration_is_locked(database: Database) -> None:
-    with pytest.raises(duckdb.Error, match="(?i)lock"):
+    with pytest.raises(duckdb.Error, match=r"(?i)lock"):
         database.query("set enable_external_access = true")
 
 
 def test_runaway_query_is_interrupted(database: Database) -> None:
-    with pytest.raises(duckdb.Error, match="(?i)interrupt"):
+    with pytest.raises(duckdb.Error, match=r"(?i)interrupt"):
         database.query("select count(*) from range(1000000000) as a, range(1000000000) as b", time_limit_s=0.5)
 
 

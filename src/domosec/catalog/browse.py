@@ -102,7 +102,13 @@ def _control_page(c: Control, cat: Catalogue) -> str:
         lines.append(f"- otherwise: {c.applicability.not_applicable_because}")
     lines += ["", "## Treats"]
     lines += [f"- **{rs}** {cat.risk_sources[rs].title}" for rs in c.treats] or [f"- none: {c.treats_none_reason}"]
-    lines += ["", "## Responsibility and life cycle", f"- responsible: {', '.join(c.responsible)}", f"- stages: {', '.join(c.lifecycle)}", f"- entities: {', '.join(c.entities)}"]
+    lines += [
+        "",
+        "## Responsibility and life cycle",
+        f"- responsible: {', '.join(c.responsible)}",
+        f"- stages: {', '.join(c.lifecycle)}",
+        f"- entities: {', '.join(c.entities)}",
+    ]
     lines += ["", "## Assessor questions", *[f"- {q}" for q in c.assessor_questions]]
     if c.cross_map:
         lines += ["", "## Cross-map"]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from domosec import cache
 from domosec.catalog.types import (
     APPLICABILITY_WORDS,
     HOME_CONTEXT_COLUMNS,
@@ -78,7 +79,7 @@ class Catalogue:
     def item(self, item_id: str) -> BaseModel | None:
         """Find any catalogue item by its ID (clause numbers, risk sources, device types…)."""
         for table in self.tables():
-            found = table.get(item_id)
+            found: BaseModel | None = table.get(item_id)
             if found is not None:
                 return found
         return None
@@ -132,15 +133,20 @@ def load_catalogue(data_dir: str | None = None) -> Catalogue:
     directory = Path(data_dir) if data_dir else Path(str(resources.files("domosec.catalog") / "data"))
     raw: dict[str, list[dict[str, Any]]] = {name: [] for name in _SECTIONS}
     standard: dict[str, Any] | None = None
-    for path in sorted(directory.glob("*.yaml")):
-        document = _read_yaml(path)
-        for key, value in document.items():
-            if key == "standard":
+    paths = sorted(directory.glob("*.yaml"))
+    contents = [p.read_bytes() for p in paths]
+    cache_key = cache.content_key("catalogue", *contents)
+    cached = cache.get(cache_key)
+    fresh = not isinstance(cached, list) or len(cached) != len(paths)
+    documents: list[dict[str, Any]] = [_read_yaml(path) for path in paths] if fresh else list(cached)  # type: ignore[arg-type]
+    for path, document in zip(paths, documents, strict=True):
+        for section, value in document.items():
+            if section == "standard":
                 standard = value
-            elif key in _SECTIONS and isinstance(value, list):
-                raw[key].extend(value)
+            elif section in _SECTIONS and isinstance(value, list):
+                raw[section].extend(value)
             else:
-                raise CatalogueError(f"{path}: unknown or malformed section '{key}'")
+                raise CatalogueError(f"{path}: unknown or malformed section '{section}'")
     if standard is None:
         raise CatalogueError(f"{directory}: no 'standard' section")
     try:
@@ -151,6 +157,8 @@ def load_catalogue(data_dir: str | None = None) -> Catalogue:
     problems = check_catalogue(catalogue)
     if problems:
         raise CatalogueError("catalogue is inconsistent:\n  " + "\n  ".join(problems))
+    if fresh:
+        cache.put(cache_key, documents)
     return catalogue
 
 
@@ -167,9 +175,10 @@ def _index(name: str, cls: type[T], items: Iterable[dict[str, Any]]) -> dict[str
     table: dict[str, T] = {}
     for item in items:
         obj = cls.model_validate(item)
-        key = str(getattr(obj, "id"))
+        fields = obj.__dict__
+        key = str(fields["id"])
         if name == "framework_items":
-            key = framework_key(str(getattr(obj, "framework")), key)
+            key = framework_key(str(fields["framework"]), key)
         if key in table:
             raise CatalogueError(f"duplicate {name} id '{key}'")
         table[key] = obj
@@ -193,30 +202,38 @@ def check_catalogue(cat: Catalogue) -> list[str]:
     for clause in clause7:
         need(clause.id in cat.controls, f"clause-7 item {clause.id} has no control entry")
     for control in cat.controls.values():
-        clause = cat.clauses.get(control.id)
-        need(clause is not None, f"control {control.id}: no clause with that number")
-        if clause is not None:
-            need(clause.title == control.title, f"control {control.id}: title differs from its clause")
-            need(clause.kind == control.kind, f"control {control.id}: kind differs from its clause")
+        control_clause = cat.clauses.get(control.id)
+        need(control_clause is not None, f"control {control.id}: no clause with that number")
+        if control_clause is not None:
+            need(control_clause.title == control.title, f"control {control.id}: title differs from its clause")
+            need(control_clause.kind == control.kind, f"control {control.id}: kind differs from its clause")
         need(bool(control.treats) or bool(control.treats_none_reason), f"control {control.id}: treats no risk source and says not why")
         words = set(re.findall(r"[A-Za-z_]+", control.applicability.when.lower()))
         unknown = words - HOME_CONTEXT_COLUMNS - APPLICABILITY_WORDS
         need(not unknown, f"control {control.id}: applicability uses unknown names {sorted(unknown)}")
-        need(control.applicability.when.strip() == "true" or bool(control.applicability.not_applicable_because), f"control {control.id}: conditional applicability without not_applicable_because")
+        need(
+            control.applicability.when.strip() == "true" or bool(control.applicability.not_applicable_because),
+            f"control {control.id}: conditional applicability without not_applicable_because",
+        )
         need(len(set(control.treats)) == len(control.treats), f"control {control.id}: a risk source is listed twice in treats")
-        for rs in control.treats:
-            need(rs in cat.risk_sources, f"control {control.id}: unknown risk source {rs}")
-        for role in control.responsible:
-            need(role in stakeholders, f"control {control.id}: unknown stakeholder role {role}")
+        for rs_id in control.treats:
+            need(rs_id in cat.risk_sources, f"control {control.id}: unknown risk source {rs_id}")
+        for role_id in control.responsible:
+            need(role_id in stakeholders, f"control {control.id}: unknown stakeholder role {role_id}")
         for stage in control.lifecycle:
             need(stage in stages, f"control {control.id}: unknown life-cycle stage {stage}")
         for ref in control.cross_map:
             for item in ref.ids:
-                need(framework_key(ref.framework, item) in cat.framework_items, f"control {control.id}: unknown {ref.framework} item {item}")
+                need(
+                    framework_key(ref.framework, item) in cat.framework_items, f"control {control.id}: unknown {ref.framework} item {item}"
+                )
     for rs in cat.risk_sources.values():
         group = cat.clauses.get(rs.clause)
         need(group is not None and group.kind == "risk_source_group", f"risk source {rs.id}: {rs.clause} is not a risk-source clause")
-        need(rs.dimension == ("security" if rs.clause.startswith("6.2.") else "privacy"), f"risk source {rs.id}: dimension does not match clause {rs.clause}")
+        need(
+            rs.dimension == ("security" if rs.clause.startswith("6.2.") else "privacy"),
+            f"risk source {rs.id}: dimension does not match clause {rs.clause}",
+        )
         need(bool(rs.stride) or bool(rs.linddun), f"risk source {rs.id}: no STRIDE or LINDDUN class")
         need(bool(cat.controls_treating(rs.id)), f"risk source {rs.id}: no clause-7 item treats it")
     for dt in cat.device_types.values():

@@ -85,13 +85,37 @@ class CrossRef(_Strict):
     note: str = ""
 
 
-HOME_CONTEXT_COLUMNS: frozenset[str] = frozenset({
-    "is_product", "is_deployment", "has_child_users", "has_vulnerable_users", "has_guest_users", "has_multiple_users",
-    "has_child_devices", "has_cameras", "has_microphones", "has_safety_actuators", "has_locks", "has_gateway",
-    "has_cloud_services", "has_content_services", "has_voice_services", "has_third_party_services", "has_mobile_apps",
-    "has_automated_decisions", "has_personal_data_flows", "has_sensitive_data", "has_biometric_data", "has_health_data",
-    "has_wireless_networks", "has_internet_exposure", "has_updatable_devices", "device_count", "user_count",
-})
+HOME_CONTEXT_COLUMNS: frozenset[str] = frozenset(
+    {
+        "is_product",
+        "is_deployment",
+        "has_child_users",
+        "has_vulnerable_users",
+        "has_guest_users",
+        "has_multiple_users",
+        "has_child_devices",
+        "has_cameras",
+        "has_microphones",
+        "has_safety_actuators",
+        "has_locks",
+        "has_gateway",
+        "has_cloud_services",
+        "has_content_services",
+        "has_voice_services",
+        "has_third_party_services",
+        "has_mobile_apps",
+        "has_automated_decisions",
+        "has_personal_data_flows",
+        "has_sensitive_data",
+        "has_biometric_data",
+        "has_health_data",
+        "has_wireless_networks",
+        "has_internet_exposure",
+        "has_updatable_devices",
+        "device_count",
+        "user_count",
+    }
+)
 """The columns of the engine's ``home_context`` view that applicability expressions may use."""
 APPLICABILITY_WORDS: frozenset[str] = frozenset({"and", "or", "not", "true", "false"})
 

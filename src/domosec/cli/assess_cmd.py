@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     none = "none"
     info = "info"
     low = "low"
@@ -28,13 +28,28 @@ class FailOn(str, Enum):
 def assess(
     models: Annotated[list[Path], typer.Argument(help="Model files (YAML or JSON); several are assessed together.", show_default=False)],
     output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.", rich_help_panel="Output")] = Format.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.", rich_help_panel="Output")] = None,
-    controls: Annotated[bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")] = False,
-    fail_on: Annotated[FailOn, typer.Option(help="Exit with 1 when a finding that is not accepted is at or above this level.", rich_help_panel="Scoring")] = FailOn.none,
-    matrix: Annotated[Path | None, typer.Option(help="Risk matrix and context factors (YAML); see docs/scoring.md.", rich_help_panel="Scoring")] = None,
-    as_of: Annotated[str | None, typer.Option(help="Judge support periods and acceptances on this date (YYYY-MM-DD); default today.", rich_help_panel="Scoring")] = None,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Add the rules in this directory (repeatable).", rich_help_panel="Rules")] = None,
-    max_bytes: Annotated[int, typer.Option(help="Refuse model files larger than this many bytes.", rich_help_panel="Input")] = 10 * 1024 * 1024,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.", rich_help_panel="Output")
+    ] = None,
+    controls: Annotated[
+        bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")
+    ] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit with 1 when a finding that is not accepted is at or above this level.", rich_help_panel="Scoring")
+    ] = FailOn.none,
+    matrix: Annotated[
+        Path | None, typer.Option(help="Risk matrix and context factors (YAML); see docs/scoring.md.", rich_help_panel="Scoring")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Judge support periods and acceptances on this date (YYYY-MM-DD); default today.", rich_help_panel="Scoring"),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="Add the rules in this directory (repeatable).", rich_help_panel="Rules")
+    ] = None,
+    max_bytes: Annotated[int, typer.Option(help="Refuse model files larger than this many bytes.", rich_help_panel="Input")] = 10
+    * 1024
+    * 1024,
 ) -> None:
     """Assess the security and privacy risks of smart-home models (ISO/IEC 27403 clauses 6 and 7).
 

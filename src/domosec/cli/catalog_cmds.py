@@ -27,7 +27,9 @@ def list_items(
 
 
 @app.command("show")
-def show(item_id: Annotated[str, typer.Argument(metavar="ID", help="A clause (7.2.16), risk source (R-S-GW-03), device type or data category.")]) -> None:
+def show(
+    item_id: Annotated[str, typer.Argument(metavar="ID", help="A clause (7.2.16), risk source (R-S-GW-03), device type or data category.")],
+) -> None:
     """Show one catalogue item in full, with what links to it."""
     from domosec.catalog.browse import show_item
     from domosec.cli.output import console, errors

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import queue
+import re
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
 from domosec.catalog.load import Catalogue, load_catalogue
-from domosec.engine.database import Database
+from domosec.engine.database import Database, run_query
 from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
@@ -45,40 +50,85 @@ def finding_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+def _run_all(db: Database, rules: list[LoadedRule]) -> list[pa.Table | duckdb.Error]:
+    """Each rule's result table (or its error), in rule order; queries run on parallel cursors."""
+    workers = max(1, min(len(rules), os.cpu_count() or 1, 4))
+    cursors = db.cursors(workers)
+    slots = queue.SimpleQueue[duckdb.DuckDBPyConnection]()
+    for cursor in cursors:
+        slots.put(cursor)
+
+    def one(lr: LoadedRule) -> pa.Table | duckdb.Error:
+        cursor = slots.get()
+        try:
+            return run_query(cursor, lr.rule.query)
+        except duckdb.Error as exc:
+            return exc
+        finally:
+            slots.put(cursor)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, rules))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
     """Run every rule's query; a failing query or a broken row contract is a RuleError naming the rule."""
     raw: list[RawFinding] = []
     problems: list[Diagnostic] = []
-    for lr in rules:
-        try:
-            table = db.query(lr.rule.query)
-        except duckdb.Error as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            problems.append(Diagnostic(lr.file, lr.query_line, 1, "rule-failed", f"rule {lr.rule.id}: the query failed: {message}"))
+    for lr, table in zip(rules, _run_all(db, rules), strict=True):
+        if isinstance(table, duckdb.Error):
+            exc = table
+            text = str(exc).strip()
+            message = text.splitlines()[0] if text else type(exc).__name__
+            at = re.search(r"LINE (\d+):", text)
+            line = lr.query_line + int(at.group(1)) - 1 if at else lr.query_line
+            problems.append(Diagnostic(lr.file, line, 1, "rule-failed", f"rule {lr.rule.id}: the query failed: {message}"))
             continue
         missing = [c for c in RESERVED_COLUMNS if c not in table.column_names]
         if missing:
-            problems.append(Diagnostic(lr.file, lr.query_line, 1, "rule-columns", f"rule {lr.rule.id}: the query must return {', '.join(RESERVED_COLUMNS)}; missing {', '.join(missing)}"))
+            problems.append(
+                Diagnostic(
+                    lr.file,
+                    lr.query_line,
+                    1,
+                    "rule-columns",
+                    f"rule {lr.rule.id}: the query must return {', '.join(RESERVED_COLUMNS)}; missing {', '.join(missing)}",
+                )
+            )
             continue
         seen: set[tuple[str, str, str]] = set()
         for row in table.to_pylist():
             detail = str(row.pop("detail_key", "") or "")
             ident = (str(row["home_id"]), str(row["asset_id"]), detail)
             if ident in seen:
-                problems.append(Diagnostic(lr.file, lr.query_line, 1, "rule-duplicate-rows", f"rule {lr.rule.id}: asset '{ident[1]}' appears twice; aggregate so each asset gives one row (or return a detail_key)"))
+                problems.append(
+                    Diagnostic(
+                        lr.file,
+                        lr.query_line,
+                        1,
+                        "rule-duplicate-rows",
+                        f"rule {lr.rule.id}: asset '{ident[1]}' appears twice; aggregate so each asset gives one row (or return a detail_key)",
+                    )
+                )
                 break
             seen.add(ident)
-            raw.append(RawFinding(
-                rule=lr,
-                home_id=str(row.pop("home_id")),
-                asset_kind=str(row.pop("asset_kind")),
-                asset_id=str(row.pop("asset_id")),
-                reason=str(row.pop("reason")),
-                detail_key=detail,
-                likelihood_adjust=_adjust(row.pop("likelihood_adjust", 0)),
-                impact_adjust=_adjust(row.pop("impact_adjust", 0)),
-                explain={k: _jsonable(v) for k, v in row.items()},
-            ))
+            raw.append(
+                RawFinding(
+                    rule=lr,
+                    home_id=str(row.pop("home_id")),
+                    asset_kind=str(row.pop("asset_kind")),
+                    asset_id=str(row.pop("asset_id")),
+                    reason=str(row.pop("reason")),
+                    detail_key=detail,
+                    likelihood_adjust=_adjust(row.pop("likelihood_adjust", 0)),
+                    impact_adjust=_adjust(row.pop("impact_adjust", 0)),
+                    explain={k: _jsonable(v) for k, v in row.items()},
+                )
+            )
     if problems:
         raise RuleError(problems)
     return raw
@@ -114,18 +164,36 @@ def assess(
     try:
         raw = run_rules(db, rules)
         context = _asset_context(db)
-        vulnerable = {r["home_id"]: bool(r["has_vulnerable_users"]) for r in db.query("select home_id, has_vulnerable_users from home_context").to_pylist()}
+        vulnerable = {
+            r["home_id"]: bool(r["has_vulnerable_users"])
+            for r in db.query("select home_id, has_vulnerable_users from home_context").to_pylist()
+        }
         applicable = applicability(db, cat)
     finally:
         db.close()
     locations = {h: m.element_locations() for h, m in by_home.items()}
     names = {h: _names(m.model) for h, m in by_home.items()}
     findings = sorted(
-        (_finding(r, by_home[r.home_id].model, matrix, as_of, context, vulnerable, locations[r.home_id], names[r.home_id], by_home[r.home_id].file) for r in raw),
+        (
+            _finding(
+                r,
+                by_home[r.home_id].model,
+                matrix,
+                as_of,
+                context,
+                vulnerable,
+                locations[r.home_id],
+                names[r.home_id],
+                by_home[r.home_id].file,
+            )
+            for r in raw
+        ),
         key=lambda f: (f.home_id, -f.inherent.score, f.rule_id, f.asset.id, f.id),
     )
     covered = {item for lr in rules for item in lr.rule.risk_items}
-    controls = [c for h, m in sorted(by_home.items()) for c in statement_of_applicability(m.model, applicable.get(h, {}), findings, cat, covered)]
+    controls = [
+        c for h, m in sorted(by_home.items()) for c in statement_of_applicability(m.model, applicable.get(h, {}), findings, cat, covered)
+    ]
     return Assessment(
         tool_version=__version__,
         catalogue_version=cat.standard.catalogue_version,
@@ -146,7 +214,15 @@ def _check_unique_homes(models: list[LoadedModel]) -> None:
         h = m.model.system.id
         if h in seen:
             pos = m.source.position(("system", "id"))
-            problems.append(Diagnostic(m.file, pos[0] if pos else None, pos[1] if pos else None, "duplicate-home", f"system.id '{h}' is also used by {seen[h]}; each model needs its own system.id"))
+            problems.append(
+                Diagnostic(
+                    m.file,
+                    pos[0] if pos else None,
+                    pos[1] if pos else None,
+                    "duplicate-home",
+                    f"system.id '{h}' is also used by {seen[h]}; each model needs its own system.id",
+                )
+            )
         seen[h] = m.file
     if problems:
         raise InputError(problems)
@@ -186,8 +262,13 @@ def _finding(
         "vulnerable_users": vulnerable.get(r.home_id, False),
     }
     inherent, applied, rating_reason = rate_finding(
-        matrix, dimension=rule.dimension, likelihood=rule.likelihood, impact=rule.impact,
-        likelihood_adjust=r.likelihood_adjust, impact_adjust=r.impact_adjust, context=factors,
+        matrix,
+        dimension=rule.dimension,
+        likelihood=rule.likelihood,
+        impact=rule.impact,
+        likelihood_adjust=r.likelihood_adjust,
+        impact_adjust=r.impact_adjust,
+        context=factors,
     )
     key = "@".join(p for p in (rule.id, r.home_id, r.asset_id, r.detail_key) if p)
     treatment, acceptance, residual = _treat(rule.id, r.asset_id, rule.mitigated_by, model, inherent, matrix, as_of)
@@ -216,12 +297,20 @@ def _finding(
 
 
 def _treat(
-    rule_id: str, asset_id: str, controls: tuple[str, ...], model: SystemModel, inherent: Rating, matrix: Matrix, as_of: dt.date,
+    rule_id: str,
+    asset_id: str,
+    controls: tuple[str, ...],
+    model: SystemModel,
+    inherent: Rating,
+    matrix: Matrix,
+    as_of: dt.date,
 ) -> tuple[Treatment, Acceptance | None, Rating]:
     for ar in sorted(model.accepted_risks, key=lambda a: (a.asset == "*", a.expires)):
         if ar.rule == rule_id and ar.asset in ("*", asset_id):
             expired = ar.expires < as_of
-            acceptance = Acceptance(reason=ar.reason, approver=ar.approver, expires=ar.expires.isoformat(), ticket=ar.ticket, expired=expired)
+            acceptance = Acceptance(
+                reason=ar.reason, approver=ar.approver, expires=ar.expires.isoformat(), ticket=ar.ticket, expired=expired
+            )
             return ("acceptance_expired" if expired else "accepted"), acceptance, inherent
     declared = {c.id: c.status for c in model.controls}
     reduction = min(2, sum(1 for c in controls if declared.get(c) in ("planned", "partial")))
@@ -233,10 +322,21 @@ def _treat(
 def _rule_info(lr: LoadedRule) -> RuleInfo:
     r = lr.rule
     return RuleInfo(
-        id=r.id, name=r.name, title=r.title, summary=r.summary, dimension=r.dimension, part=r.part,
-        risk_source=r.risk_source, risk_items=list(r.risk_items), controls=list(r.mitigated_by),
-        likelihood=r.likelihood, impact=r.impact, how_to_fix=r.how_to_fix.strip(), why_it_matters=r.why_it_matters.strip(),
-        cross_map={k: list(v) for k, v in sorted(r.cross_map.items())}, builtin=lr.builtin,
+        id=r.id,
+        name=r.name,
+        title=r.title,
+        summary=r.summary,
+        dimension=r.dimension,
+        part=r.part,
+        risk_source=r.risk_source,
+        risk_items=list(r.risk_items),
+        controls=list(r.mitigated_by),
+        likelihood=r.likelihood,
+        impact=r.impact,
+        how_to_fix=r.how_to_fix.strip(),
+        why_it_matters=r.why_it_matters.strip(),
+        cross_map={k: list(v) for k, v in sorted(r.cross_map.items())},
+        builtin=lr.builtin,
     )
 
 

@@ -49,11 +49,19 @@ class Database:
 
     def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> pa.Table:
         """Run one read-only query, interrupting it after ``time_limit_s`` seconds."""
-        with _deadline(self.con, time_limit_s):
-            return self.con.sql(sql).to_arrow_table()
+        return run_query(self.con, sql, time_limit_s=time_limit_s)
+
+    def cursors(self, count: int) -> list[duckdb.DuckDBPyConnection]:
+        """Extra connections to the same (locked-down) database, for running queries in parallel threads."""
+        return [self.con.cursor() for _ in range(count)]
 
     def close(self) -> None:
         self.con.close()
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> pa.Table:
+    with _deadline(con, time_limit_s):
+        return con.sql(sql).to_arrow_table()
 
 
 @contextmanager

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import duckdb
 from pydantic import ValidationError
 
-from domosec.errors import Diagnostic, ModelError, RuleError
+from domosec import cache
 from domosec.engine.database import RULE_TABLES
 from domosec.engine.rule import Rule
 from domosec.engine.sqlguard import locate_problems
+from domosec.errors import Diagnostic, ModelError, RuleError
 from domosec.model.diagnose import diagnostics_from_validation
 from domosec.model.source import read_document
 
@@ -45,10 +47,7 @@ def builtin_rules_dir() -> Path:
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(
-        p for p in directory.rglob("*.yaml")
-        if not p.name.startswith("_") and not p.name.endswith(EXAMPLE_SUFFIXES)
-    )
+    return sorted(p for p in directory.rglob("*.yaml") if not p.name.startswith("_") and not p.name.endswith(EXAMPLE_SUFFIXES))
 
 
 def load_rules(extra_dirs: Iterable[Path] = (), *, include_builtin: bool = True) -> list[LoadedRule]:
@@ -71,7 +70,9 @@ def load_rules(extra_dirs: Iterable[Path] = (), *, include_builtin: bool = True)
                 problems.extend(exc.diagnostics)
                 continue
             if rule.rule.id in seen:
-                problems.append(Diagnostic(str(path), 1, 1, "duplicate-rule", f"rule {rule.rule.id} is already defined in {seen[rule.rule.id]}"))
+                problems.append(
+                    Diagnostic(str(path), 1, 1, "duplicate-rule", f"rule {rule.rule.id} is already defined in {seen[rule.rule.id]}")
+                )
                 continue
             seen[rule.rule.id] = str(path)
             loaded.append(rule)
@@ -90,8 +91,29 @@ def _block_indent(file: str, line: int) -> int:
 
 
 def load_rule_file(path: Path, *, builtin: bool = False) -> LoadedRule:
-    """Load one rule file and check its metadata, its place and its query."""
+    """Load one rule file and check its metadata, its place and its query.
+
+    A rule that passed every check is remembered in the cache under the hash of its bytes and
+    path, so an unchanged rule is not parsed and checked again on the next run.
+    """
     name = str(path)
+    try:
+        key = cache.content_key("rule", duckdb.__version__, name, path.read_bytes())
+    except OSError:
+        key = ""
+    hit = cache.get(key) if key else None
+    if isinstance(hit, dict) and isinstance(hit.get("query_line"), int):
+        try:
+            return LoadedRule(Rule.model_validate(hit["data"]), name, hit["query_line"], builtin)
+        except (ValidationError, KeyError):
+            pass
+    loaded = _check_rule_file(path, name, builtin)
+    if key:
+        cache.put(key, {"data": loaded.rule.model_dump(mode="json"), "query_line": loaded.query_line})
+    return loaded
+
+
+def _check_rule_file(path: Path, name: str, builtin: bool) -> LoadedRule:
     doc = read_document(path, max_bytes=1024 * 1024)
     if not isinstance(doc.data, dict):
         raise RuleError([Diagnostic(name, 1, 1, "not-a-mapping", "a rule file is a mapping of metadata with a 'query'")])
@@ -105,7 +127,15 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> LoadedRule:
     query_line = qpos[0] + 1 if "\n" in rule.query.strip() else qpos[0]
     folder = CLAUSE_FOLDER.match(path.parent.name)
     if folder and folder.group(1) != rule.risk_source:
-        problems.append(Diagnostic(name, 1, 1, "wrong-folder", f"rule {rule.id} (risk source {rule.risk_source}) sits in the folder of clause {folder.group(1)}"))
+        problems.append(
+            Diagnostic(
+                name,
+                1,
+                1,
+                "wrong-folder",
+                f"rule {rule.id} (risk source {rule.risk_source}) sits in the folder of clause {folder.group(1)}",
+            )
+        )
     if not path.stem.startswith(f"{rule.id}-{rule.name}"):
         problems.append(Diagnostic(name, 1, 1, "wrong-file-name", f"rule {rule.id} must be in a file named {rule.id}-{rule.name}.yaml"))
     indent = _block_indent(doc.file, query_line)

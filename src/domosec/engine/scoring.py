@@ -29,6 +29,9 @@ FACTOR_LABELS = {
 }
 
 
+FactorName = Literal["safety_actuator", "vulnerable_users", "private_zone", "internet_exposure", "sensitive_data"]
+
+
 class Factor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,8 +55,8 @@ class Matrix(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     levels: tuple[tuple[LevelName, ...], ...] = DEFAULT_LEVELS
-    factors: dict[Literal["safety_actuator", "vulnerable_users", "private_zone", "internet_exposure", "sensitive_data"], Factor] = Field(
-        default_factory=lambda: {
+    factors: dict[FactorName, Factor] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type,unused-ignore]
             "safety_actuator": Factor(impact=1, dimensions=("security",)),
             "vulnerable_users": Factor(impact=1, dimensions=("privacy",)),
             "private_zone": Factor(impact=1),
@@ -104,9 +107,10 @@ def rate_finding(
     context: dict[str, bool],
 ) -> tuple[Rating, list[str], str]:
     """Inherent rating, the factors applied, and a sentence explaining the rating."""
-    applied = [name for name, factor in matrix.factors.items() if context.get(name) and dimension in factor.dimensions]
-    boost_l = min(matrix.max_boost, sum(matrix.factors[n].likelihood for n in applied))  # type: ignore[index]
-    boost_i = min(matrix.max_boost, sum(matrix.factors[n].impact for n in applied))  # type: ignore[index]
+    chosen = [(name, factor) for name, factor in matrix.factors.items() if context.get(name) and dimension in factor.dimensions]
+    applied: list[str] = [name for name, _ in chosen]
+    boost_l = min(matrix.max_boost, sum(f.likelihood for _, f in chosen))
+    boost_i = min(matrix.max_boost, sum(f.impact for _, f in chosen))
     rating = matrix.rate(likelihood + likelihood_adjust + boost_l, impact + impact_adjust + boost_i)
     parts = [f"base likelihood {likelihood} ({LIKELIHOOD_NAMES[likelihood - 1]}) and impact {impact} ({IMPACT_NAMES[impact - 1]})"]
     if likelihood_adjust or impact_adjust:
@@ -118,4 +122,5 @@ def rate_finding(
 
 
 def level_at_least(level: str, threshold: str) -> bool:
-    return LEVELS.index(level) >= LEVELS.index(threshold)  # type: ignore[arg-type]
+    names: tuple[str, ...] = LEVELS
+    return names.index(level) >= names.index(threshold)

@@ -41,7 +41,17 @@ def statement_of_applicability(
                 linked[cid].append(f.id)
     out = []
     for control in sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id)):
-        out.append(_assess_control(home, control, applicable.get(control.id, True), declared.get(control.id), sorted(set(linked[control.id])), cat, covered_risk_items))
+        out.append(
+            _assess_control(
+                home,
+                control,
+                applicable.get(control.id, True),
+                declared.get(control.id),
+                sorted(set(linked[control.id])),
+                cat,
+                covered_risk_items,
+            )
+        )
     return out
 
 
@@ -68,10 +78,16 @@ def _assess_control(
     elif not applies and decl is None:
         status, why = "not_applicable", reason
     elif decl is not None and decl.status in ("implemented", "partial") and n:
-        status, why = "contradicted", f"Declared {decl.status}, but {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} gaps it should close."
+        status, why = (
+            "contradicted",
+            f"Declared {decl.status}, but {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} gaps it should close.",
+        )
     elif decl is not None and decl.status == "implemented":
         if evidence:
-            status, why = "implemented", f"Declared implemented with {len(evidence)} piece{'s' if len(evidence) != 1 else ''} of evidence, and no finding contradicts it."
+            status, why = (
+                "implemented",
+                f"Declared implemented with {len(evidence)} piece{'s' if len(evidence) != 1 else ''} of evidence, and no finding contradicts it.",
+            )
         else:
             status, why = "declared_without_evidence", "Declared implemented, but no evidence is recorded."
             questions = list(control.assessor_questions)
@@ -79,11 +95,16 @@ def _assess_control(
         status = decl.status  # partial, planned or not_implemented
         why = f"Declared {decl.status.replace('_', ' ')}" + (f"; {n} open finding{'s' if n != 1 else ''} depend on it." if n else ".")
     elif n:
-        status, why = "not_implemented", f"Not declared, and {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} it is missing."
+        status, why = (
+            "not_implemented",
+            f"Not declared, and {n} open finding{'s' if n != 1 else ''} show{'' if n != 1 else 's'} it is missing.",
+        )
     else:
         status, why = "unknown", "Not declared, and the model cannot show it: ask the assessor questions."
         questions = list(control.assessor_questions)
-        questions += [cat.risk_sources[r].assessor_question for r in control.treats if r not in covered and cat.risk_sources[r].assessor_question]
+        questions += [
+            cat.risk_sources[r].assessor_question for r in control.treats if r not in covered and cat.risk_sources[r].assessor_question
+        ]
     return ControlAssessment(
         home_id=home,
         control_id=control.id,

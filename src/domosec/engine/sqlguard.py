@@ -9,19 +9,51 @@ run time: external access off and configuration locked (see :mod:`domosec.engine
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import duckdb
 
 DENIED_FUNCTION_PREFIXES = ("read_", "parquet_", "duckdb_", "pragma_", "sniff_", "glob", "json_execute", "sqlite_", "postgres_", "mysql_")
-DENIED_FUNCTIONS = frozenset({
-    "getenv", "current_setting", "query", "query_table", "load", "install", "which_secret", "checkpoint",
-    "force_checkpoint", "set_config", "delta_scan", "iceberg_scan", "http_get", "http_post", "url_encode",
-    "range", "generate_series", "repeat", "repeat_row", "unnest_file", "read_blob", "read_text", "nextval", "setseed",
-})
+DENIED_FUNCTIONS = frozenset(
+    {
+        "getenv",
+        "current_setting",
+        "query",
+        "query_table",
+        "load",
+        "install",
+        "which_secret",
+        "checkpoint",
+        "force_checkpoint",
+        "set_config",
+        "delta_scan",
+        "iceberg_scan",
+        "http_get",
+        "http_post",
+        "url_encode",
+        "range",
+        "generate_series",
+        "repeat",
+        "repeat_row",
+        "unnest_file",
+        "read_blob",
+        "read_text",
+        "nextval",
+        "setseed",
+    }
+)
 MAX_QUERY_CHARS = 20_000
+_PARSER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """One in-memory connection, used only to turn SQL text into its syntax tree (nothing runs)."""
+    return duckdb.connect(":memory:")
 
 
 def check_query(sql: str, allowed_tables: set[str]) -> list[str]:
@@ -41,8 +73,8 @@ def locate_problems(sql: str, allowed_tables: set[str]) -> list[tuple[int | None
         return [(None, f"a rule holds exactly one statement, found {len(statements)}")]
     if statements[0].type != duckdb.StatementType.SELECT:
         return [(None, f"a rule may only select; found a {statements[0].type.name.lower()} statement")]
-    with duckdb.connect(":memory:") as con:
-        tree = json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
+    with _PARSER_LOCK:
+        tree = json.loads(_parser().execute("select json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
     if tree.get("error"):
         return [(None, f"the query does not parse: {tree.get('error_message', 'unknown error')}")]
     problems: list[tuple[int | None, str]] = []
@@ -52,7 +84,9 @@ def locate_problems(sql: str, allowed_tables: set[str]) -> list[tuple[int | None
         where = node.get("query_location")
         at = int(where) if isinstance(where, int) and 0 <= where < len(sql) else None
         if kind == "TABLE_FUNCTION":
-            problems.append((_location_of_function(node, at), "table functions are not allowed in a rule (it may only read the model tables)"))
+            problems.append(
+                (_location_of_function(node, at), "table functions are not allowed in a rule (it may only read the model tables)")
+            )
         elif kind == "BASE_TABLE":
             name = str(node.get("table_name", "")).lower()
             if node.get("catalog_name") or node.get("schema_name"):

@@ -48,7 +48,15 @@ def diagnostics_from_validation(exc: ValidationError, doc: SourceDocument, root:
             hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
             found.append(_diag(doc, pos, "unknown-value", loc, f"found {_show(value)}, expected {expected}", hint))
         elif kind == "string_pattern_mismatch":
-            found.append(_diag(doc, pos, "bad-id", loc, f"found {_show(value)}, expected an ID of letters, digits and _ . : @ / - (starting with a letter or digit)"))
+            found.append(
+                _diag(
+                    doc,
+                    pos,
+                    "bad-id",
+                    loc,
+                    f"found {_show(value)}, expected an ID of letters, digits and _ . : @ / - (starting with a letter or digit)",
+                )
+            )
         else:
             message = err["msg"][0].lower() + err["msg"][1:]
             found.append(_diag(doc, pos, "wrong-type", loc, f"{message}, found {_show(value)}"))

@@ -41,22 +41,66 @@ from domosec.model.parts import (
     Update,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 ZoneKind = Literal[
-    "living", "bedroom", "children_room", "bathroom", "kitchen", "hallway", "entrance", "office",
-    "garage", "garden", "outdoor", "utility", "shared", "other",
+    "living",
+    "bedroom",
+    "children_room",
+    "bathroom",
+    "kitchen",
+    "hallway",
+    "entrance",
+    "office",
+    "garage",
+    "garden",
+    "outdoor",
+    "utility",
+    "shared",
+    "other",
 ]
 PRIVATE_ZONE_KINDS: frozenset[str] = frozenset({"bedroom", "children_room", "bathroom"})
 
 Sensor = Literal[
-    "camera", "microphone", "motion", "presence", "contact", "temperature", "humidity", "smoke", "co",
-    "water", "air_quality", "light", "power", "location", "heart_rate", "fingerprint", "face", "lidar",
-    "vibration", "weight", "sleep", "fall", "other",
+    "camera",
+    "microphone",
+    "motion",
+    "presence",
+    "contact",
+    "temperature",
+    "humidity",
+    "smoke",
+    "co",
+    "water",
+    "air_quality",
+    "light",
+    "power",
+    "location",
+    "heart_rate",
+    "fingerprint",
+    "face",
+    "lidar",
+    "vibration",
+    "weight",
+    "sleep",
+    "fall",
+    "other",
 ]
 Actuator = Literal[
-    "lock", "door", "heating", "cooling", "power", "valve", "motor", "oven", "water_heater", "siren",
-    "light", "speaker", "charger", "other",
+    "lock",
+    "door",
+    "heating",
+    "cooling",
+    "power",
+    "valve",
+    "motor",
+    "oven",
+    "water_heater",
+    "siren",
+    "light",
+    "speaker",
+    "charger",
+    "other",
 ]
 
 
@@ -100,9 +144,16 @@ class Network(Strict):
 
     id: Id
     name: str = ""
-    kind: Literal["wifi", "ethernet", "zigbee", "zwave", "thread", "ble", "cellular", "wan", "lora", "powerline", "rf433", "dect", "nfc", "other"]
-    encryption: Literal["none", "wep", "wpa", "wpa2", "wpa3", "enterprise", "network_key", "s0", "s2", "le_secure", "legacy", "unknown"] | None = None
-    pairing: Literal["open", "push_button", "pin", "install_code", "qr_code", "just_works", "passkey", "out_of_band", "wps", "default_key"] | None = None
+    kind: Literal[
+        "wifi", "ethernet", "zigbee", "zwave", "thread", "ble", "cellular", "wan", "lora", "powerline", "rf433", "dect", "nfc", "other"
+    ]
+    encryption: (
+        Literal["none", "wep", "wpa", "wpa2", "wpa3", "enterprise", "network_key", "s0", "s2", "le_secure", "legacy", "unknown"] | None
+    ) = None
+    pairing: (
+        Literal["open", "push_button", "pin", "install_code", "qr_code", "just_works", "passkey", "out_of_band", "wps", "default_key"]
+        | None
+    ) = None
     segment: Literal["main", "iot", "guest", "isolated", "management"] | None = None
     gateway: Id | None = None
     internet: bool | None = Field(default=None, description="Has a route to the internet.")
@@ -176,8 +227,16 @@ class Service(Strict):
     id: Id
     name: str = ""
     kind: Literal[
-        "cloud_backend", "mobile_app", "voice_platform", "content", "third_party", "care_service",
-        "monitoring", "energy_provider", "update_server", "other",
+        "cloud_backend",
+        "mobile_app",
+        "voice_platform",
+        "content",
+        "third_party",
+        "care_service",
+        "monitoring",
+        "energy_provider",
+        "update_server",
+        "other",
     ]
     subsystem: Literal["operation_management", "application_service", "access_communication"] | None = None
     operator: str = ""
@@ -189,7 +248,9 @@ class Service(Strict):
     consent: Literal["none", "implied", "explicit"] | None = None
     data_deletion: bool | None = Field(default=None, description="The household can have its data deleted.")
     third_party_sharing: bool | None = None
-    sharing_purposes: list[Literal["advertising", "analytics", "profiling", "research", "insurance", "resale", "service_delivery", "legal"]] = Field(default_factory=list)
+    sharing_purposes: list[
+        Literal["advertising", "analytics", "profiling", "research", "insurance", "resale", "service_delivery", "legal"]
+    ] = Field(default_factory=list)
     parental_controls: bool | None = None
     child_directed: bool = False
     automated_decisions: list[AutomatedDecision] = Field(default_factory=list)

@@ -31,7 +31,7 @@ class _Rows:
         for name, spec in SPECS.items():
             schema = spec.schema()
             rows = self.rows[name]
-            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+            columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
             out[name] = pa.table([pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
         return out
 
@@ -78,8 +78,8 @@ def _add_model(rows: _Rows, m: el.SystemModel, source_file: str, cat: Catalogue)
         child = d.child_directed if d.child_directed is not None else dtype.child_directed
         rows.add("devices", [h, d.id, *_flat(d, el.Device), dtype.tier, safety, child])
         _add_equipment(rows, h, "device", d, cat)
-        for s in sorted(set(d.sensors)):
-            rows.add("device_sensors", [h, d.id, s])
+        for sensor in sorted(set(d.sensors)):
+            rows.add("device_sensors", [h, d.id, sensor])
         for a in sorted(set(d.actuators)):
             rows.add("device_actuators", [h, d.id, a])
     for s in m.services:

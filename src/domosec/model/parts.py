@@ -50,7 +50,9 @@ class Credential(Strict):
 
     kind: Literal["web", "app", "telnet", "ssh", "api", "pin", "local_account", "wifi_psk", "pairing_code", "cloud_account", "other"]
     factory_default: bool | None = Field(default=None, description="Still the value the device shipped with.")
-    unique_per_device: bool | None = Field(default=None, description="Shipped value differs per unit (not one password for the whole product line).")
+    unique_per_device: bool | None = Field(
+        default=None, description="Shipped value differs per unit (not one password for the whole product line)."
+    )
     hard_coded: bool | None = Field(default=None, description="Built into the firmware; the user cannot change it.")
     strength: Literal["weak", "fair", "strong"] | None = None
     shared: bool | None = Field(default=None, description="Several household members use the same login.")
@@ -61,8 +63,26 @@ class Endpoint(Strict):
     """A network service a device, gateway or service exposes."""
 
     protocol: Literal[
-        "http", "https", "telnet", "ssh", "mqtt", "mqtts", "rtsp", "rtsps", "coap", "coaps", "upnp", "onvif",
-        "modbus", "ftp", "smb", "dns", "websocket", "adb", "proprietary", "other",
+        "http",
+        "https",
+        "telnet",
+        "ssh",
+        "mqtt",
+        "mqtts",
+        "rtsp",
+        "rtsps",
+        "coap",
+        "coaps",
+        "upnp",
+        "onvif",
+        "modbus",
+        "ftp",
+        "smb",
+        "dns",
+        "websocket",
+        "adb",
+        "proprietary",
+        "other",
     ]
     port: int | None = Field(default=None, ge=0, le=65535)
     transport: Transport = "tcp"
@@ -161,7 +181,9 @@ class ServiceAuth(Strict):
     recovery_verified: bool | None = Field(default=None, description="Account recovery checks identity strictly.")
     per_member_accounts: bool | None = Field(default=None, description="Each household member can have their own login.")
     app_authentication: bool | None = Field(default=None, description="Apps and integrations calling the API carry their own identity.")
-    device_authentication: bool | None = Field(default=None, description="Devices prove their identity to the service (certificate or per-device key).")
+    device_authentication: bool | None = Field(
+        default=None, description="Devices prove their identity to the service (certificate or per-device key)."
+    )
 
 
 class LinkedAccount(Strict):

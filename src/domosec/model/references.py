@@ -34,10 +34,14 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
         first_seen[ident] = path
         ids[section][ident] = path
 
+    known_by_sections: dict[tuple[str, ...], set[str]] = {}
+
     def ref(path: Path_, value: Any, sections: tuple[str, ...], what: str) -> None:
         if not isinstance(value, str):
             return
-        known = {i for s in sections for i in ids[s]}
+        known = known_by_sections.get(sections)
+        if known is None:
+            known = known_by_sections[sections] = {i for s in sections for i in ids[s]}
         if value in known:
             return
         hint = did_you_mean(value, known)
@@ -85,7 +89,15 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
     for _, index, item in _items(data, ("accepted_risks",)):
         asset = item.get("asset", "*")
         if isinstance(asset, str) and asset != "*" and asset not in all_ids:
-            problems.append(_diag(doc, ("accepted_risks", index, "asset"), "unknown-reference", f"asset '{asset}' is not defined", did_you_mean(asset, all_ids)))
+            problems.append(
+                _diag(
+                    doc,
+                    ("accepted_risks", index, "asset"),
+                    "unknown-reference",
+                    f"asset '{asset}' is not defined",
+                    did_you_mean(asset, all_ids),
+                )
+            )
     return problems
 
 

@@ -64,7 +64,13 @@ def read_document(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, displ
     try:
         size = p.stat().st_size
         if size > max_bytes:
-            raise _error(name, None, "file-too-large", f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes", "raise it with --max-bytes")
+            raise _error(
+                name,
+                None,
+                "file-too-large",
+                f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes",
+                "raise it with --max-bytes",
+            )
         with p.open("rb") as handle:
             raw = handle.read(max_bytes + 1)
     except IsADirectoryError:
@@ -117,6 +123,7 @@ class _Frame:
     pending_key: Any = None
     pending_key_pos: Position | None = None
     has_key: bool = False
+    is_list: bool = False
 
 
 class _Builder:
@@ -146,23 +153,55 @@ class _Builder:
         from ruamel.yaml import events as ev
 
         stack: list[_Frame] = []
+        positions = self.doc.positions
+        key_positions = self.doc.key_positions
         documents = 0
+        scalar_event, mapping_start = ev.ScalarEvent, ev.MappingStartEvent
+        ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+        skipped = (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)
         for event in events:
-            if isinstance(event, ev.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _error(self.name, _mark(event), "multiple-documents", "the file holds more than one YAML document; a model is one document")
+            kind = type(event)
+            if kind is scalar_event:
+                # The common case, kept inline: a scalar key or value inside a container.
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                self.count += 1
+                if self.count > MAX_EXPANDED_NODES:
+                    self._grow(0, pos)
+                tag = event.tag
+                if tag and not tag.startswith(_STD_TAGS) and tag != "!":
+                    raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
+                value = _resolve(event.value, event.implicit, tag)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                top = stack[-1] if stack else None
+                if top is None or top.is_list or not top.has_key:
+                    self._attach(stack, value, None, pos)
+                else:
+                    child = (*top.path, top.pending_key)
+                    positions[child] = pos
+                    if top.pending_key_pos is not None:
+                        key_positions[child] = top.pending_key_pos
+                    top.container[top.pending_key] = value
+                    top.has_key = False
                 continue
-            if isinstance(event, (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)):
-                continue
-            if isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
+            if kind in ends:
                 frame = stack.pop()
                 if frame.anchor:
                     self.anchors[frame.anchor] = (frame.container, self.count - frame.start_count)
                 self._attach(stack, frame.container, frame.path, None)
                 continue
+            if kind is ev.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _error(
+                        self.name, _mark(event), "multiple-documents", "the file holds more than one YAML document; a model is one document"
+                    )
+                continue
+            if kind in skipped:
+                continue
             pos = _mark(event)
-            if isinstance(event, ev.AliasEvent):
+            if kind is ev.AliasEvent:
                 value, size = self._alias(event, pos)
                 self._grow(size, pos)
                 self._attach(stack, value, None, pos)
@@ -171,18 +210,12 @@ class _Builder:
             tag = getattr(event, "tag", None)
             if tag and not tag.startswith(_STD_TAGS) and tag != "!":
                 raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
-            if isinstance(event, ev.ScalarEvent):
-                value = _resolve(event.value, event.implicit, tag)
-                if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
-                self._attach(stack, value, None, pos)
-                continue
-            container: dict[Any, Any] | list[Any] = {} if isinstance(event, ev.MappingStartEvent) else []
+            container: dict[Any, Any] | list[Any] = {} if kind is mapping_start else []
             path = self._child_path(stack)
             if len(stack) >= MAX_DEPTH:
                 raise _error(self.name, pos, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
-            self.doc.positions[path] = pos
-            stack.append(_Frame(container, path, event.anchor, self.count))
+            positions[path] = pos
+            stack.append(_Frame(container, path, event.anchor, self.count, is_list=kind is not mapping_start))
 
     def _alias(self, event: Any, pos: Position) -> tuple[Any, int]:
         if event.anchor not in self.anchors:
@@ -192,7 +225,12 @@ class _Builder:
     def _grow(self, size: int, pos: Position) -> None:
         self.count += size
         if self.count > MAX_EXPANDED_NODES:
-            raise _error(self.name, pos, "expansion-limit", f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?); refused before parsing completed")
+            raise _error(
+                self.name,
+                pos,
+                "expansion-limit",
+                f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?); refused before parsing completed",
+            )
 
     def _child_path(self, stack: list[_Frame]) -> Path_:
         if not stack:
@@ -239,11 +277,14 @@ def _mark(event: Any) -> Position:
     return (mark.line + 1, mark.column + 1)
 
 
+_SPECIAL_WORDS = frozenset({"null", "Null", "NULL", *_BOOL})
+
+
 def _resolve(value: str, implicit: Any, tag: str | None) -> Any:
     plain = bool(implicit and implicit[0]) and tag in (None, "!")
     if tag and tag.startswith(_STD_TAGS):
         return _explicit(value, tag[len(_STD_TAGS) :])
-    if not plain:
+    if not plain or (value[:1].isalpha() and value not in _SPECIAL_WORDS):
         return value
     if _NULL.match(value):
         return None

@@ -12,6 +12,7 @@ catalogue; they are marked as derived in docs/tables.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -110,28 +111,35 @@ def flat_columns(cls: type[BaseModel], prefix: str = "", id_name: str = "") -> l
     return cols
 
 
+@functools.cache
+def _value_plan(cls: type[BaseModel]) -> tuple[tuple[str, type[BaseModel] | None], ...]:
+    """For each column-producing field of ``cls``: its name and, for nested objects, their class."""
+    plan: list[tuple[str, type[BaseModel] | None]] = []
+    for name, info in cls.model_fields.items():
+        if name == "id" or typing.get_origin(info.annotation) is list:
+            continue
+        plan.append((name, None if name == "provenance" else _nested_model(info.annotation)))
+    return tuple(plan)
+
+
 def flat_values(obj: BaseModel | None, cls: type[BaseModel], out: list[Any]) -> None:
     """Append ``obj``'s values in :func:`flat_columns` order (``None`` objects give nulls)."""
-    for name, info in cls.model_fields.items():
-        annotation = info.annotation
-        if name == "id" or typing.get_origin(annotation) is list:
-            continue
-        value = getattr(obj, name) if obj is not None else None
+    values = obj.__dict__ if obj is not None else {}
+    for name, nested in _value_plan(cls):
+        value = values.get(name)
         if name == "provenance":
             out.append(value.source if value is not None else ("declared" if obj is not None else None))
-            continue
-        nested = _nested_model(annotation)
-        if nested is not None:
+        elif nested is not None:
             flat_values(value, nested, out)
-            continue
-        out.append(value)
+        else:
+            out.append(value)
 
 
 def _c(name: str, kind: pa.DataType, description: str, derived: bool = False) -> Column:
     return Column(name, kind, description, derived)
 
 
-S, B, I = pa.string(), pa.bool_(), pa.int64()
+S, B, N = pa.string(), pa.bool_(), pa.int64()
 
 ASSET_KEYS = (
     _c("asset_kind", S, "gateway, device or service: the kind of element the row belongs to."),
@@ -141,67 +149,172 @@ ASSET_KEYS = (
 SPECS: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        TableSpec("homes", "One row per model: the system being assessed.", (), (
-            *[c for c in flat_columns(el.System) if c.name not in ("domosec",)],
-            _c("source_file", S, "The model file the home was read from.", derived=True),
-        )),
-        TableSpec("stakeholders", "Parties with a role in the system (system.stakeholders).", (_c("stakeholder_index", I, "Position in the list."),), tuple(flat_columns(parts.Stakeholder))),
-        TableSpec("users", "People in and around the home.", (_c("user_id", S, "User ID."),), (
-            *flat_columns(el.User),
-            _c("is_vulnerable", B, "The role is marked vulnerable in the catalogue (child, elderly).", derived=True),
-        )),
-        TableSpec("user_services", "Services each user has an account with (users[].services).", (_c("user_id", S, "User ID."), _c("service_id", S, "Service ID."))),
-        TableSpec("zones", "Rooms and areas.", (_c("zone_id", S, "Zone ID."),), (
-            *flat_columns(el.Zone),
-            _c("is_private", B, "privacy is high, given or by default for bedrooms, bathrooms and children's rooms.", derived=True),
-        )),
-        TableSpec("networks", "Home networks, radio links and the internet uplink.", (_c("network_id", S, "Network ID."),), (
-            *flat_columns(el.Network),
-            _c("is_wireless", B, "The network is a radio link (every kind but ethernet, powerline and wan).", derived=True),
-        )),
-        TableSpec("gateways", "IoT-domotics gateways: hubs, routers, bridges, home servers.", (_c("gateway_id", S, "Gateway ID."),), tuple(flat_columns(el.Gateway))),
-        TableSpec("devices", "IoT-domotics devices.", (_c("device_id", S, "Device ID."),), (
-            *flat_columns(el.Device),
-            _c("tier", S, "The device type's criticality tier (high, medium, low) from the catalogue.", derived=True),
-            _c("is_safety_relevant", B, "safety_relevant, or the device type's default when not given.", derived=True),
-            _c("is_child_directed", B, "child_directed, or the device type's default when not given.", derived=True),
-        )),
-        TableSpec("equipment_networks", "Networks each gateway or device is on (gateways[].networks, devices[].networks).", (*ASSET_KEYS, _c("network_id", S, "Network ID."))),
-        TableSpec("device_sensors", "What each device senses (devices[].sensors).", (_c("device_id", S, "Device ID."), _c("sensor", S, "Sensor kind."))),
-        TableSpec("device_actuators", "What each device moves or switches (devices[].actuators).", (_c("device_id", S, "Device ID."), _c("actuator", S, "Actuator kind."))),
-        TableSpec("equipment_data", "Data categories each gateway or device collects (devices[].data) or stores (data_at_rest.categories).", (*ASSET_KEYS, _c("category", S, "Data category ID.")), (
-            _c("collected", B, "Listed in devices[].data.", derived=True),
-            _c("stored", B, "Listed in devices[].data_at_rest.categories.", derived=True),
-            _c("sensitivity", S, "The category's sensitivity from the catalogue (low, medium, high, special).", derived=True),
-        )),
-        TableSpec("credentials", "Logins of gateways and devices (credentials[]); properties only, never secrets.", (*ASSET_KEYS, _c("credential_index", I, "Position in the list.")), tuple(flat_columns(parts.Credential))),
-        TableSpec("endpoints", "Network services exposed by gateways, devices and services (endpoints[]).", (*ASSET_KEYS, _c("endpoint_index", I, "Position in the list.")), tuple(flat_columns(parts.Endpoint))),
-        TableSpec("port_forwards", "Ports the gateway opens towards the home (gateways[].port_forwards).", (_c("gateway_id", S, "Gateway ID."), _c("forward_index", I, "Position in the list.")), (
-            *flat_columns(parts.PortForward),
-            _c("target_kind", S, "device or gateway.", derived=True),
-        )),
-        TableSpec("services", "Service sub-systems: cloud backends, apps, voice platforms, third parties.", (_c("service_id", S, "Service ID."),), tuple(flat_columns(el.Service))),
-        TableSpec("service_sharing", "Purposes for which a service shares data (services[].sharing_purposes).", (_c("service_id", S, "Service ID."), _c("purpose", S, "Sharing purpose."))),
-        TableSpec("service_decisions", "Automated decisions a service makes (services[].automated_decisions).", (_c("service_id", S, "Service ID."), _c("decision_index", I, "Position in the list.")), tuple(flat_columns(parts.AutomatedDecision))),
-        TableSpec("service_links", "Cloud-to-cloud account links (services[].linked_accounts).", (_c("service_id", S, "Service ID."), _c("link_index", I, "Position in the list.")), (
-            _c("linked_service_id", S, "The service given access (linked_accounts[].service)."),
-            _c("scope", S, "full, limited or read_only."),
-        )),
-        TableSpec("flows", "Data flows between elements.", (_c("flow_id", S, "Flow ID."),), (
-            _c("source_id", S, "ID of the element the data comes from (flows[].from)."),
-            _c("source_kind", S, "user, gateway, device or service.", derived=True),
-            _c("target_id", S, "ID of the element the data goes to (flows[].to)."),
-            _c("target_kind", S, "user, gateway, device or service.", derived=True),
-            *[c for c in flat_columns(el.Flow) if c.name not in ("source_id", "target_id")],
-            _c("leaves_home", B, "One end is a service, or the flow crosses a wan or cellular network.", derived=True),
-        )),
-        TableSpec("flow_networks", "Networks each flow crosses (flows[].via).", (_c("flow_id", S, "Flow ID."), _c("network_id", S, "Network ID."))),
-        TableSpec("flow_data", "Data categories each flow carries (flows[].data).", (_c("flow_id", S, "Flow ID."), _c("category", S, "Data category ID.")), (
-            _c("sensitivity", S, "The category's sensitivity from the catalogue.", derived=True),
-        )),
-        TableSpec("controls", "Declared status of clause-7 items (controls[]).", (_c("control_id", S, "Clause-7 item, e.g. 7.2.16."),), (
-            *flat_columns(el.ControlStatus),
-            _c("evidence_count", I, "Number of evidence entries.", derived=True),
-        )),
+        TableSpec(
+            "homes",
+            "One row per model: the system being assessed.",
+            (),
+            (
+                *[c for c in flat_columns(el.System) if c.name not in ("domosec",)],
+                _c("source_file", S, "The model file the home was read from.", derived=True),
+            ),
+        ),
+        TableSpec(
+            "stakeholders",
+            "Parties with a role in the system (system.stakeholders).",
+            (_c("stakeholder_index", N, "Position in the list."),),
+            tuple(flat_columns(parts.Stakeholder)),
+        ),
+        TableSpec(
+            "users",
+            "People in and around the home.",
+            (_c("user_id", S, "User ID."),),
+            (
+                *flat_columns(el.User),
+                _c("is_vulnerable", B, "The role is marked vulnerable in the catalogue (child, elderly).", derived=True),
+            ),
+        ),
+        TableSpec(
+            "user_services",
+            "Services each user has an account with (users[].services).",
+            (_c("user_id", S, "User ID."), _c("service_id", S, "Service ID.")),
+        ),
+        TableSpec(
+            "zones",
+            "Rooms and areas.",
+            (_c("zone_id", S, "Zone ID."),),
+            (
+                *flat_columns(el.Zone),
+                _c("is_private", B, "privacy is high, given or by default for bedrooms, bathrooms and children's rooms.", derived=True),
+            ),
+        ),
+        TableSpec(
+            "networks",
+            "Home networks, radio links and the internet uplink.",
+            (_c("network_id", S, "Network ID."),),
+            (
+                *flat_columns(el.Network),
+                _c("is_wireless", B, "The network is a radio link (every kind but ethernet, powerline and wan).", derived=True),
+            ),
+        ),
+        TableSpec(
+            "gateways",
+            "IoT-domotics gateways: hubs, routers, bridges, home servers.",
+            (_c("gateway_id", S, "Gateway ID."),),
+            tuple(flat_columns(el.Gateway)),
+        ),
+        TableSpec(
+            "devices",
+            "IoT-domotics devices.",
+            (_c("device_id", S, "Device ID."),),
+            (
+                *flat_columns(el.Device),
+                _c("tier", S, "The device type's criticality tier (high, medium, low) from the catalogue.", derived=True),
+                _c("is_safety_relevant", B, "safety_relevant, or the device type's default when not given.", derived=True),
+                _c("is_child_directed", B, "child_directed, or the device type's default when not given.", derived=True),
+            ),
+        ),
+        TableSpec(
+            "equipment_networks",
+            "Networks each gateway or device is on (gateways[].networks, devices[].networks).",
+            (*ASSET_KEYS, _c("network_id", S, "Network ID.")),
+        ),
+        TableSpec(
+            "device_sensors",
+            "What each device senses (devices[].sensors).",
+            (_c("device_id", S, "Device ID."), _c("sensor", S, "Sensor kind.")),
+        ),
+        TableSpec(
+            "device_actuators",
+            "What each device moves or switches (devices[].actuators).",
+            (_c("device_id", S, "Device ID."), _c("actuator", S, "Actuator kind.")),
+        ),
+        TableSpec(
+            "equipment_data",
+            "Data categories each gateway or device collects (devices[].data) or stores (data_at_rest.categories).",
+            (*ASSET_KEYS, _c("category", S, "Data category ID.")),
+            (
+                _c("collected", B, "Listed in devices[].data.", derived=True),
+                _c("stored", B, "Listed in devices[].data_at_rest.categories.", derived=True),
+                _c("sensitivity", S, "The category's sensitivity from the catalogue (low, medium, high, special).", derived=True),
+            ),
+        ),
+        TableSpec(
+            "credentials",
+            "Logins of gateways and devices (credentials[]); properties only, never secrets.",
+            (*ASSET_KEYS, _c("credential_index", N, "Position in the list.")),
+            tuple(flat_columns(parts.Credential)),
+        ),
+        TableSpec(
+            "endpoints",
+            "Network services exposed by gateways, devices and services (endpoints[]).",
+            (*ASSET_KEYS, _c("endpoint_index", N, "Position in the list.")),
+            tuple(flat_columns(parts.Endpoint)),
+        ),
+        TableSpec(
+            "port_forwards",
+            "Ports the gateway opens towards the home (gateways[].port_forwards).",
+            (_c("gateway_id", S, "Gateway ID."), _c("forward_index", N, "Position in the list.")),
+            (
+                *flat_columns(parts.PortForward),
+                _c("target_kind", S, "device or gateway.", derived=True),
+            ),
+        ),
+        TableSpec(
+            "services",
+            "Service sub-systems: cloud backends, apps, voice platforms, third parties.",
+            (_c("service_id", S, "Service ID."),),
+            tuple(flat_columns(el.Service)),
+        ),
+        TableSpec(
+            "service_sharing",
+            "Purposes for which a service shares data (services[].sharing_purposes).",
+            (_c("service_id", S, "Service ID."), _c("purpose", S, "Sharing purpose.")),
+        ),
+        TableSpec(
+            "service_decisions",
+            "Automated decisions a service makes (services[].automated_decisions).",
+            (_c("service_id", S, "Service ID."), _c("decision_index", N, "Position in the list.")),
+            tuple(flat_columns(parts.AutomatedDecision)),
+        ),
+        TableSpec(
+            "service_links",
+            "Cloud-to-cloud account links (services[].linked_accounts).",
+            (_c("service_id", S, "Service ID."), _c("link_index", N, "Position in the list.")),
+            (
+                _c("linked_service_id", S, "The service given access (linked_accounts[].service)."),
+                _c("scope", S, "full, limited or read_only."),
+            ),
+        ),
+        TableSpec(
+            "flows",
+            "Data flows between elements.",
+            (_c("flow_id", S, "Flow ID."),),
+            (
+                _c("source_id", S, "ID of the element the data comes from (flows[].from)."),
+                _c("source_kind", S, "user, gateway, device or service.", derived=True),
+                _c("target_id", S, "ID of the element the data goes to (flows[].to)."),
+                _c("target_kind", S, "user, gateway, device or service.", derived=True),
+                *[c for c in flat_columns(el.Flow) if c.name not in ("source_id", "target_id")],
+                _c("leaves_home", B, "One end is a service, or the flow crosses a wan or cellular network.", derived=True),
+            ),
+        ),
+        TableSpec(
+            "flow_networks", "Networks each flow crosses (flows[].via).", (_c("flow_id", S, "Flow ID."), _c("network_id", S, "Network ID."))
+        ),
+        TableSpec(
+            "flow_data",
+            "Data categories each flow carries (flows[].data).",
+            (_c("flow_id", S, "Flow ID."), _c("category", S, "Data category ID.")),
+            (_c("sensitivity", S, "The category's sensitivity from the catalogue.", derived=True),),
+        ),
+        TableSpec(
+            "controls",
+            "Declared status of clause-7 items (controls[]).",
+            (_c("control_id", S, "Clause-7 item, e.g. 7.2.16."),),
+            (
+                *flat_columns(el.ControlStatus),
+                _c("evidence_count", N, "Number of evidence entries.", derived=True),
+            ),
+        ),
     )
 }

@@ -5,7 +5,12 @@ from __future__ import annotations
 from domosec.assessment import LEVELS, Assessment
 from domosec.report.grouping import PART_TITLES, by_part, location
 
-TREATMENT_LABELS = {"open": "open", "treatment_planned": "treatment planned", "accepted": "accepted", "acceptance_expired": "acceptance expired"}
+TREATMENT_LABELS = {
+    "open": "open",
+    "treatment_planned": "treatment planned",
+    "accepted": "accepted",
+    "acceptance_expired": "acceptance expired",
+}
 
 
 def render_markdown(assessment: Assessment) -> str:
