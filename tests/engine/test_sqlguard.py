@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.conftest import MINIMAL
 
 from domosec.engine.database import RULE_TABLES, Database
 from domosec.engine.ruleset import load_rules
@@ -15,6 +14,7 @@ from domosec.engine.sqlguard import check_query
 from domosec.errors import RuleError
 from domosec.model.load import load_model_text
 from domosec.model.normalise import normalise
+from tests.conftest import MINIMAL
 
 HOSTILE = {
     "read a file": "select * from read_csv('/etc/passwd')",

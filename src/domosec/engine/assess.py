@@ -7,8 +7,8 @@ import hashlib
 import os
 import queue
 import re
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
