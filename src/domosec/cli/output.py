@@ -8,8 +8,8 @@ from rich.console import Console
 
 from domosec.errors import Diagnostic
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:

@@ -33,7 +33,7 @@ with exposed as (
   union
   select gw.home_id, gw.gateway_id as asset_id
   from gateways as gw
-  where gw.remote_access in ('port_forward', 'direct')
+  where gw.remote_access = 'direct'
 ),
 sensitive_equipment as (
   select ed.home_id, ed.asset_id

@@ -85,7 +85,7 @@ def model_from_document(doc: SourceDocument) -> LoadedModel:
     problems = check_references(doc)
     model: SystemModel | None = None
     try:
-        model = SystemModel.model_validate(doc.data)
+        model = SystemModel.model_validate(doc.data, by_alias=True, by_name=False)
     except ValidationError as exc:
         problems = diagnostics_from_validation(exc, doc, SystemModel) + problems
     if problems or model is None:

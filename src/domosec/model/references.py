@@ -86,6 +86,9 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
         elif isinstance(cid, str):
             seen_controls[cid] = ("controls", index)
     all_ids = set(first_seen)
+    system = data.get("system")
+    if isinstance(system, dict) and isinstance(system.get("id"), str):
+        all_ids.add(system["id"])
     for _, index, item in _items(data, ("accepted_risks",)):
         asset = item.get("asset", "*")
         if isinstance(asset, str) and asset != "*" and asset not in all_ids:

@@ -105,8 +105,19 @@ def _parse_json(text: str, name: str) -> SourceDocument:
         json.loads(text)
     except json.JSONDecodeError as exc:
         raise _error(name, (exc.lineno, exc.colno), "syntax", f"invalid JSON: {exc.msg}") from None
-    # Valid JSON is valid YAML: parse again for positions and the same limits.
+    except RecursionError:
+        raise _error(name, None, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels") from None
+    # Valid JSON is valid YAML, except that YAML has no surrogate escapes: write each pair as one \U escape.
+    text = _SURROGATE_PAIR.sub(_join_surrogates, text)
     return _Builder(name).build(text)
+
+
+_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def _join_surrogates(m: re.Match[str]) -> str:
+    high, low = int(m.group(2), 16), int(m.group(3), 16)
+    return f"{m.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
 
 
 def _error(name: str, pos: Position | None, code: str, message: str, hint: str = "") -> ModelError:
@@ -136,6 +147,7 @@ class _Builder:
     def build(self, text: str) -> SourceDocument:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
+        from ruamel.yaml.reader import ReaderError
 
         events = YAML(typ="safe", pure=False).parse(text)
         try:
@@ -145,8 +157,13 @@ class _Builder:
             pos = (mark.line + 1, mark.column + 1) if mark else None
             problem = exc.problem or exc.context or "invalid YAML"
             raise _error(self.name, pos, "syntax", f"invalid YAML: {problem}") from None
+        except ReaderError as exc:
+            # libyaml counts bytes of the UTF-8 text; columns are counted in characters.
+            where = len(text.encode("utf-8")[: exc.position].decode("utf-8", "ignore"))
+            pos = (text.count("\n", 0, where) + 1, where - text.rfind("\n", 0, where))
+            raise _error(self.name, pos, "syntax", f"invalid YAML: character U+{exc.character:04X} is not allowed ({exc.reason})") from None
         except YAMLError as exc:
-            raise _error(self.name, None, "syntax", f"invalid YAML: {exc}") from None
+            raise _error(self.name, None, "syntax", f"invalid YAML: {' '.join(str(exc).split())}") from None
         return self.doc
 
     def _consume(self, events: Any) -> None:
@@ -198,6 +215,10 @@ class _Builder:
                         self.name, _mark(event), "multiple-documents", "the file holds more than one YAML document; a model is one document"
                     )
                 continue
+            if kind is ev.StreamEndEvent and documents == 0:
+                raise _error(
+                    self.name, None, "empty-document", "the file holds only comments; expected a model with at least a 'system' section"
+                )
             if kind in skipped:
                 continue
             pos = _mark(event)
@@ -211,11 +232,11 @@ class _Builder:
             if tag and not tag.startswith(_STD_TAGS) and tag != "!":
                 raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
             container: dict[Any, Any] | list[Any] = {} if kind is mapping_start else []
-            path = self._child_path(stack)
+            path = self._child_path(stack, pos)
             if len(stack) >= MAX_DEPTH:
                 raise _error(self.name, pos, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
             positions[path] = pos
-            stack.append(_Frame(container, path, event.anchor, self.count, is_list=kind is not mapping_start))
+            stack.append(_Frame(container, path, event.anchor, self.count - 1, is_list=kind is not mapping_start))
 
     def _alias(self, event: Any, pos: Position) -> tuple[Any, int]:
         if event.anchor not in self.anchors:
@@ -232,14 +253,14 @@ class _Builder:
                 f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?); refused before parsing completed",
             )
 
-    def _child_path(self, stack: list[_Frame]) -> Path_:
+    def _child_path(self, stack: list[_Frame], pos: Position) -> Path_:
         if not stack:
             return ()
         top = stack[-1]
         if isinstance(top.container, list):
             return (*top.path, len(top.container))
         if not top.has_key:
-            raise _error(self.name, self.doc.positions.get(top.path), "complex-key", "a mapping key must be a plain scalar")
+            raise _error(self.name, pos, "complex-key", "a mapping key must be a plain scalar")
         return (*top.path, top.pending_key)
 
     def _attach(self, stack: list[_Frame], value: Any, path: Path_ | None, pos: Position | None) -> None:
