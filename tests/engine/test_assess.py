@@ -197,7 +197,7 @@ def test_failing_rule_sql_names_rule_and_line(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as info:
         assess([load_model_text(HOME)], rules, as_of=DAY)
     rendered = info.value.diagnostics[0].render()
-    assert rendered.startswith(f"{folder / 'DEV-S91-default-login.yaml'}:15:1: error[rule-failed]: rule DEV-S91")
+    assert rendered.startswith(f"{folder / 'DEV-S91-default-login.yaml'}:17:1: error[rule-failed]: rule DEV-S91")
 
 
 def test_two_models_with_the_same_home_id_are_refused(pack: Path) -> None:

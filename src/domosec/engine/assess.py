@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import os
 import queue
@@ -13,12 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
 from domosec.catalog.load import Catalogue, load_catalogue
-from domosec.engine.database import Database, run_query
+from domosec.engine.database import Database, Rows, run_query
 from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
@@ -50,7 +50,7 @@ def finding_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _run_all(db: Database, rules: list[LoadedRule]) -> list[pa.Table | duckdb.Error]:
+def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | duckdb.Error]:
     """Each rule's result table (or its error), in rule order; queries run on parallel cursors."""
     workers = max(1, min(len(rules), os.cpu_count() or 1, 4))
     cursors = db.cursors(workers)
@@ -58,7 +58,7 @@ def _run_all(db: Database, rules: list[LoadedRule]) -> list[pa.Table | duckdb.Er
     for cursor in cursors:
         slots.put(cursor)
 
-    def one(lr: LoadedRule) -> pa.Table | duckdb.Error:
+    def one(lr: LoadedRule) -> Rows | duckdb.Error:
         cursor = slots.get()
         try:
             return run_query(cursor, lr.rule.query)
@@ -88,7 +88,7 @@ def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
             line = lr.query_line + int(at.group(1)) - 1 if at else lr.query_line
             problems.append(Diagnostic(lr.file, line, 1, "rule-failed", f"rule {lr.rule.id}: the query failed: {message}"))
             continue
-        missing = [c for c in RESERVED_COLUMNS if c not in table.column_names]
+        missing = [c for c in RESERVED_COLUMNS if c not in table.columns]
         if missing:
             problems.append(
                 Diagnostic(
@@ -101,7 +101,7 @@ def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
             )
             continue
         seen: set[tuple[str, str, str]] = set()
-        for row in table.to_pylist():
+        for row in table.records:
             detail = str(row.pop("detail_key", "") or "")
             ident = (str(row["home_id"]), str(row["asset_id"]), detail)
             if ident in seen:
@@ -141,6 +141,8 @@ def _adjust(value: Any) -> int:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
@@ -166,7 +168,7 @@ def assess(
         context = _asset_context(db)
         vulnerable = {
             r["home_id"]: bool(r["has_vulnerable_users"])
-            for r in db.query("select home_id, has_vulnerable_users from home_context").to_pylist()
+            for r in db.query("select home_id, has_vulnerable_users from home_context").records
         }
         applicable = applicability(db, cat)
     finally:
@@ -229,7 +231,7 @@ def _check_unique_homes(models: list[LoadedModel]) -> None:
 
 
 def _asset_context(db: Database) -> dict[tuple[str, str], dict[str, bool]]:
-    rows = db.query(f"select home_id, asset_id, {', '.join(CONTEXT_COLUMNS)} from asset_context").to_pylist()
+    rows = db.query(f"select home_id, asset_id, {', '.join(CONTEXT_COLUMNS)} from asset_context").records
     return {(r["home_id"], r["asset_id"]): {c: bool(r[c]) for c in CONTEXT_COLUMNS} for r in rows}
 
 
@@ -313,7 +315,8 @@ def _treat(
             )
             return ("acceptance_expired" if expired else "accepted"), acceptance, inherent
     declared = {c.id: c.status for c in model.controls}
-    reduction = min(2, sum(1 for c in controls if declared.get(c) in ("planned", "partial")))
+    # Only a planned control is a treatment still to come; a partial one is in place and the finding shows its gap.
+    reduction = min(2, sum(1 for c in controls if declared.get(c) == "planned"))
     if reduction:
         return "treatment_planned", None, matrix.rate(inherent.likelihood - reduction, inherent.impact)
     return "open", None, inherent

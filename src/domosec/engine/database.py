@@ -6,7 +6,9 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -28,7 +30,7 @@ def _view_statements() -> list[str]:
 class Database:
     """The normalised tables of one or many homes in DuckDB, ready for rule queries."""
 
-    def __init__(self, tables: dict[str, pa.Table], *, as_of: dt.date, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(self, tables: dict[str, pa.Table], *, as_of: dt.date, threads: int | None = 1, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect(":memory:")
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
@@ -39,15 +41,16 @@ class Database:
             self.con.execute(f"create table {name} as select * from _arrow_{name}")
             self.con.unregister(f"_arrow_{name}")
         self.con.execute(f"create table {PARAM_TABLE} as select cast(? as date) as as_of", [as_of])
+        # The views are materialised once: every rule reads them, and the data does not change.
         for statement in _view_statements():
-            self.con.execute(statement)
+            self.con.execute(statement.replace("create or replace view", "create or replace table", 1))
         # The second wall after the SQL guard: no files, no network, no extensions, no settings.
         self.con.execute("set enable_external_access = false")
         self.con.execute("set autoinstall_known_extensions = false")
         self.con.execute("set autoload_known_extensions = false")
         self.con.execute("set lock_configuration = true")
 
-    def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> pa.Table:
+    def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Rows:
         """Run one read-only query, interrupting it after ``time_limit_s`` seconds."""
         return run_query(self.con, sql, time_limit_s=time_limit_s)
 
@@ -59,9 +62,19 @@ class Database:
         self.con.close()
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> pa.Table:
+@dataclass(frozen=True)
+class Rows:
+    """A query's result: its column names and its rows as dictionaries."""
+
+    columns: list[str]
+    records: list[dict[str, Any]]
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Rows:
     with _deadline(con, time_limit_s):
-        return con.sql(sql).to_arrow_table()
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        return Rows(columns, [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()])
 
 
 @contextmanager

@@ -21,7 +21,7 @@ def applicability(db: Database, cat: Catalogue) -> dict[str, dict[str, bool]]:
     """``{home_id: {control_id: applicable}}``, from one query over ``home_context``."""
     controls = sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id))
     columns = ", ".join(f"coalesce(({c.applicability.when}), false) as c{i}" for i, c in enumerate(controls))
-    rows = db.query(f"select home_id, {columns} from home_context").to_pylist()
+    rows = db.query(f"select home_id, {columns} from home_context").records
     return {row["home_id"]: {c.id: bool(row[f"c{i}"]) for i, c in enumerate(controls)} for row in rows}
 
 
