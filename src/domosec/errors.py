@@ -35,6 +35,12 @@ class Diagnostic:
     path: str = ""
     hint: str = field(default="", compare=False)
 
+    @classmethod
+    def at(cls, file: str, position: tuple[int, int] | None, code: str, message: str, *, path: str = "", hint: str = "") -> Diagnostic:
+        """A diagnostic at ``(line, col)``, or without a position when it is unknown."""
+        line, col = position if position else (None, None)
+        return cls(file, line, col, code, message, path=path, hint=hint)
+
     def render(self) -> str:
         """Format as ``file:line:col: error[code]: message`` (position parts omitted when unknown)."""
         where = self.file

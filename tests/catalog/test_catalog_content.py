@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from domosec.catalog.load import load_catalogue
+from domosec.catalog.types import HOME_CONTEXT_COLUMNS
 
 EXPECTED_CLAUSES = [
     "1",
@@ -122,35 +123,6 @@ HOUSEHOLD_ROLES = {
     "landlord",
     "bystander",
     "carer",
-}
-HOME_CONTEXT_COLUMNS = {
-    "is_product",
-    "is_deployment",
-    "has_child_users",
-    "has_vulnerable_users",
-    "has_guest_users",
-    "has_multiple_users",
-    "has_child_devices",
-    "has_cameras",
-    "has_microphones",
-    "has_safety_actuators",
-    "has_locks",
-    "has_gateway",
-    "has_cloud_services",
-    "has_content_services",
-    "has_voice_services",
-    "has_third_party_services",
-    "has_mobile_apps",
-    "has_automated_decisions",
-    "has_personal_data_flows",
-    "has_sensitive_data",
-    "has_biometric_data",
-    "has_health_data",
-    "has_wireless_networks",
-    "has_internet_exposure",
-    "has_updatable_devices",
-    "device_count",
-    "user_count",
 }
 INTEGER_COLUMNS = {"device_count", "user_count"}
 SQL_WORDS = {"and", "or", "not", "true", "false"}

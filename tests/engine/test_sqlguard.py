@@ -101,3 +101,10 @@ query: |
         load_rules([pack], include_builtin=False)
     rendered = [d.render() for d in info.value.diagnostics]
     assert any(r.startswith(f"{pack / 'DEV-S90-exfiltrate.yaml'}:16:8: error[refused-query]: rule DEV-S90") for r in rendered), rendered
+
+
+def test_home_context_view_has_exactly_the_columns_the_catalogue_may_use(database: Database) -> None:
+    from domosec.catalog.types import HOME_CONTEXT_COLUMNS
+
+    columns = set(database.query("select * from home_context").columns)
+    assert columns - {"home_id"} == HOME_CONTEXT_COLUMNS

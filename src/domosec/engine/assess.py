@@ -216,15 +216,8 @@ def _check_unique_homes(models: list[LoadedModel]) -> None:
         h = m.model.system.id
         if h in seen:
             pos = m.source.position(("system", "id"))
-            problems.append(
-                Diagnostic(
-                    m.file,
-                    pos[0] if pos else None,
-                    pos[1] if pos else None,
-                    "duplicate-home",
-                    f"system.id '{h}' is also used by {seen[h]}; each model needs its own system.id",
-                )
-            )
+            message = f"system.id '{h}' is also used by {seen[h]}; each model needs its own system.id"
+            problems.append(Diagnostic.at(m.file, pos, "duplicate-home", message))
         seen[h] = m.file
     if problems:
         raise InputError(problems)

@@ -64,8 +64,7 @@ def diagnostics_from_validation(exc: ValidationError, doc: SourceDocument, root:
 
 
 def _diag(doc: SourceDocument, pos: tuple[int, int] | None, code: str, loc: Path_, message: str, hint: str = "") -> Diagnostic:
-    line, col = pos if pos else (None, None)
-    return Diagnostic(doc.file, line, col, code, message, path=format_path(loc), hint=hint)
+    return Diagnostic.at(doc.file, pos, code, message, path=format_path(loc), hint=hint)
 
 
 def _show(value: Any) -> str:

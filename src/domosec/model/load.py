@@ -71,17 +71,7 @@ def model_from_document(doc: SourceDocument) -> LoadedModel:
     if not isinstance(doc.data, dict):
         pos = doc.position(())
         kind = "a list" if isinstance(doc.data, list) else f"the scalar {doc.data!r}"
-        raise ModelError(
-            [
-                Diagnostic(
-                    doc.file,
-                    pos[0] if pos else None,
-                    pos[1] if pos else None,
-                    "not-a-mapping",
-                    f"found {kind}, expected a mapping with a 'system' section",
-                )
-            ]
-        )
+        raise ModelError([Diagnostic.at(doc.file, pos, "not-a-mapping", f"found {kind}, expected a mapping with a 'system' section")])
     problems = check_references(doc)
     model: SystemModel | None = None
     try:

@@ -116,6 +116,4 @@ def _list(value: Any) -> list[tuple[int, Any]]:
 
 
 def _diag(doc: SourceDocument, path: Path_, code: str, message: str, hint: str = "") -> Diagnostic:
-    pos = doc.position(path)
-    line, col = pos if pos else (None, None)
-    return Diagnostic(doc.file, line, col, code, message, path=format_path(path[:-1] if path[-1] in ("id",) else path), hint=hint)
+    return Diagnostic.at(doc.file, doc.position(path), code, message, path=format_path(path[:-1] if path[-1] == "id" else path), hint=hint)

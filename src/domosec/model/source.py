@@ -121,8 +121,7 @@ def _join_surrogates(m: re.Match[str]) -> str:
 
 
 def _error(name: str, pos: Position | None, code: str, message: str, hint: str = "") -> ModelError:
-    line, col = pos if pos else (None, None)
-    return ModelError([Diagnostic(name, line, col, code, message, hint=hint)])
+    return ModelError([Diagnostic.at(name, pos, code, message, hint=hint)])
 
 
 @dataclass
