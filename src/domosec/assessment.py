@@ -77,6 +77,11 @@ class Finding(_Out):
     treatment: Treatment
     acceptance: Acceptance | None = None
 
+    @property
+    def is_open(self) -> bool:
+        """Still to be dealt with: every treatment but a valid acceptance (an expired one counts again)."""
+        return self.treatment != "accepted"
+
 
 class ControlAssessment(_Out):
     home_id: str
@@ -143,6 +148,3 @@ class Assessment(_Out):
     findings: list[Finding]
     controls: list[ControlAssessment]
     summary: Summary
-
-    def open_findings(self) -> list[Finding]:
-        return [f for f in self.findings if f.treatment in ("open", "treatment_planned", "acceptance_expired")]

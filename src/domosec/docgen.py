@@ -82,27 +82,29 @@ def _catalogue_index(rules: list[LoadedRule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _differences(root: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Generated files whose committed copy is missing or differs, and rule pages no rule produces any more."""
+    changed = [rel for rel, text in expected.items() if not (root / rel).exists() or (root / rel).read_text(encoding="utf-8") != text]
+    orphans = [f"docs/rules/{p.name}" for p in sorted((root / "docs/rules").glob("*.md")) if f"docs/rules/{p.name}" not in expected]
+    return changed, orphans
+
+
 def write(root: Path) -> list[str]:
-    written = []
-    for rel, text in generated_files().items():
+    expected = generated_files()
+    changed, orphans = _differences(root, expected)
+    for rel in changed:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written.append(rel)
-    for stale in sorted((root / "docs/rules").glob("*.md")):
-        if f"docs/rules/{stale.name}" not in generated_files():
-            stale.unlink()
-            written.append(f"removed docs/rules/{stale.name}")
-    return written
+        path.write_text(expected[rel], encoding="utf-8")
+    for rel in orphans:
+        (root / rel).unlink()
+    return changed + [f"removed {rel}" for rel in orphans]
 
 
 def check(root: Path) -> list[str]:
     """Files whose committed content differs from the generated one."""
-    expected = generated_files()
-    stale = [rel for rel, text in expected.items() if not (root / rel).exists() or (root / rel).read_text(encoding="utf-8") != text]
-    extra = [f"docs/rules/{p.name}" for p in (root / "docs/rules").glob("*.md") if f"docs/rules/{p.name}" not in expected]
-    return sorted(stale + extra)
+    changed, orphans = _differences(root, generated_files())
+    return sorted(changed + orphans)
 
 
 def main(argv: list[str]) -> int:

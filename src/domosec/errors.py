@@ -19,8 +19,6 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
-DOCS_ERRORS = "docs/errors.md"
-
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from domosec.assessment import Assessment
 
 
 class Format(StrEnum):
@@ -65,7 +68,7 @@ def assess(
     from domosec.engine.scoring import level_at_least, load_matrix
     from domosec.model.load import load_models
 
-    day = _parse_date(as_of, errors)
+    day = _parse_date(as_of)
     loaded = load_models(models, max_bytes=max_bytes)
     result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day)
     if output_format is Format.table and output is None:
@@ -80,16 +83,13 @@ def assess(
             _write_atomically(output, text)
             console.print(f"wrote {output}", style="dim")
     if fail_on is not FailOn.none:
-        worst = [f for f in result.findings if f.treatment != "accepted" and level_at_least(f.inherent.level, fail_on.value)]
+        worst = [f for f in result.findings if f.is_open and level_at_least(f.inherent.level, fail_on.value)]
         if worst:
             errors.print(f"{len(worst)} finding(s) at or above {fail_on.value}", markup=False)
             raise typer.Exit(1)
 
 
-def _render(result: object, output_format: Format) -> str:
-    from domosec.assessment import Assessment
-
-    assert isinstance(result, Assessment)
+def _render(result: Assessment, output_format: Format) -> str:
     if output_format is Format.json:
         from domosec.report.json_out import render_json
 
@@ -109,15 +109,15 @@ def _render(result: object, output_format: Format) -> str:
     return buffer.getvalue()
 
 
-def _parse_date(text: str | None, errors: object) -> dt.date | None:
+def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        from domosec.cli.output import errors as err
+        from domosec.cli.output import errors
 
-        err.print(f"domosec assess: error: --as-of '{text}' is not a date (expected YYYY-MM-DD)", markup=False)
+        errors.print(f"domosec assess: error: --as-of '{text}' is not a date (expected YYYY-MM-DD)", markup=False)
         raise typer.Exit(2) from None
 
 

@@ -337,7 +337,7 @@ def _rule_info(lr: LoadedRule) -> RuleInfo:
 
 
 def _summary(homes: int, findings: list[Finding], controls: list[Any]) -> Summary:
-    open_findings = [f for f in findings if f.treatment != "accepted"]
+    open_findings = [f for f in findings if f.is_open]
     return Summary(
         homes=homes,
         findings=len(findings),

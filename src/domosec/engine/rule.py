@@ -19,8 +19,6 @@ RULE_ID = re.compile(r"^(SVC|GW|DEV|NET)-([SP])(\d{2,3})$")
 PARTS = {"SVC": "services", "GW": "gateway", "DEV": "devices", "NET": "networks"}
 PART_CLAUSE = {"SVC": "1", "GW": "2", "DEV": "3", "NET": "4"}
 RESERVED_COLUMNS = ("home_id", "asset_kind", "asset_id", "reason")
-OPTIONAL_COLUMNS = ("likelihood_adjust", "impact_adjust", "detail_key")
-ASSET_KINDS = ("home", "user", "zone", "network", "gateway", "device", "service", "flow")
 
 Level = Literal[1, 2, 3, 4, 5]
 

@@ -14,8 +14,6 @@ from domosec.catalog.types import Control
 from domosec.engine.database import Database
 from domosec.model.elements import ControlStatus, SystemModel
 
-UNTREATED = ("open", "acceptance_expired", "treatment_planned")
-
 
 def applicability(db: Database, cat: Catalogue) -> dict[str, dict[str, bool]]:
     """``{home_id: {control_id: applicable}}``, from one query over ``home_context``."""
@@ -36,7 +34,7 @@ def statement_of_applicability(
     declared = {c.id: c for c in model.controls}
     linked: dict[str, list[str]] = defaultdict(list)
     for f in findings:
-        if f.home_id == home and f.treatment in UNTREATED:
+        if f.home_id == home and f.is_open:
             for cid in f.controls:
                 linked[cid].append(f.id)
     out = []
@@ -110,7 +108,7 @@ def _assess_control(
         control_id=control.id,
         title=control.title,
         kind=control.kind,
-        applicable=applies if not (decl is not None and decl.status == "not_applicable" and not applies) else False,
+        applicable=applies,
         applicability_reason=reason,
         declared=decl.status if decl else None,
         status=status,

@@ -22,14 +22,21 @@ class CatalogueChoice:
     def __init__(self, what: str, ids: Callable[[Catalogue], list[str]]) -> None:
         self.what = what
         self._ids = ids
+        self._memo: tuple[Catalogue, frozenset[str]] | None = None
 
     def ids(self) -> list[str]:
-        return sorted(self._ids(load_catalogue()))
+        return sorted(self._allowed(load_catalogue()))
+
+    def _allowed(self, catalogue: Catalogue) -> frozenset[str]:
+        """The allowed IDs, computed once per catalogue object rather than for every value validated."""
+        if self._memo is None or self._memo[0] is not catalogue:
+            self._memo = (catalogue, frozenset(self._ids(catalogue)))
+        return self._memo[1]
 
     def _check(self, value: str) -> str:
-        allowed = self.ids()
-        if value in allowed:
+        if value in self._allowed(load_catalogue()):
             return value
+        allowed = self.ids()
         from domosec.errors import did_you_mean
 
         hint = did_you_mean(value, allowed)
