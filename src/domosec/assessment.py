@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ASSESSMENT_VERSION = "1.0"
+ASSESSMENT_VERSION = "1.1"
 
 LevelName = Literal["info", "low", "medium", "high", "critical"]
 LEVELS: tuple[LevelName, ...] = ("info", "low", "medium", "high", "critical")
@@ -116,11 +116,54 @@ class RuleInfo(_Out):
     builtin: bool = True
 
 
+class Element(_Out):
+    """One element of a home's system, as renderers draw it (users, zones, networks, gateways, devices, services)."""
+
+    kind: Literal["user", "zone", "network", "gateway", "device", "service"]
+    id: str
+    name: str = ""
+    type: str = Field(default="", description="Device type, gateway/network/service/zone kind, or the user's role.")
+    side: Literal["home", "internet"] = Field(description="Inside the home, or beyond the home/internet boundary (services).")
+    zone: str | None = None
+    networks: list[str] = Field(default_factory=list)
+    parent: str | None = Field(default=None, description="The gateway a device or network hangs off.")
+    vendor: str = ""
+    model: str = ""
+    firmware: str = ""
+    data: list[str] = Field(default_factory=list, description="Data categories the element collects or holds.")
+    operator: str = ""
+    jurisdiction: str = ""
+
+
+class DataFlow(_Out):
+    """A data flow between two elements, with the data categories it carries."""
+
+    id: str
+    source: str
+    target: str
+    via: list[str] = Field(default_factory=list)
+    data: list[str] = Field(default_factory=list)
+    protocol: str = ""
+    encrypted: bool | None = None
+    authenticated: bool | None = None
+    purpose: str = ""
+    consent: bool | None = None
+    leaves_home: bool = Field(description="The flow crosses the home/internet boundary.")
+
+
+class DataCategoryInfo(_Out):
+    id: str
+    title: str
+    sensitivity: str
+
+
 class Home(_Out):
     home_id: str
     name: str
     kind: str
     file: str
+    elements: list[Element] = Field(default_factory=list, description="The system as modelled, sorted by kind order and ID.")
+    flows: list[DataFlow] = Field(default_factory=list)
 
 
 class Summary(_Out):
@@ -144,6 +187,7 @@ class Assessment(_Out):
     as_of: str
     matrix: dict[str, Any]
     homes: list[Home]
+    data_categories: list[DataCategoryInfo] = Field(default_factory=list, description="The data categories the homes use.")
     rules: list[RuleInfo]
     findings: list[Finding]
     controls: list[ControlAssessment]

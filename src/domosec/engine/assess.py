@@ -18,6 +18,7 @@ import duckdb
 from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
 from domosec.catalog.load import Catalogue, load_catalogue
+from domosec.engine import inventory
 from domosec.engine.database import Database, Rows, run_query
 from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleset import LoadedRule
@@ -201,7 +202,18 @@ def assess(
         catalogue_version=cat.standard.catalogue_version,
         as_of=as_of.isoformat(),
         matrix=matrix.model_dump(mode="json"),
-        homes=[Home(home_id=h, name=m.model.system.name, kind=m.model.system.kind, file=m.file) for h, m in sorted(by_home.items())],
+        homes=[
+            Home(
+                home_id=h,
+                name=m.model.system.name,
+                kind=m.model.system.kind,
+                file=m.file,
+                elements=inventory.elements(m.model),
+                flows=inventory.flows(m.model),
+            )
+            for h, m in sorted(by_home.items())
+        ],
+        data_categories=inventory.data_categories([m.model for m in models], cat),
         rules=[_rule_info(lr) for lr in rules],
         findings=findings,
         controls=controls,
