@@ -43,6 +43,9 @@ def test_catalog_browsing() -> None:
     assert missing.returncode == 2 and "no catalogue item" in missing.stderr
     found = run_cli("catalog", "search", "default password")
     assert found.returncode == 0 and "R-S-DV-09" in found.stdout
+    # A clause-7 item is listed once (as the control), not again as its clause heading.
+    once = run_cli("catalog", "search", "password")
+    assert once.returncode == 0 and once.stdout.count("7.2.15 ") == 1
 
 
 def test_rules_list_and_show() -> None:

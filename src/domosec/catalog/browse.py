@@ -147,7 +147,8 @@ def search_rows(text: str, cat: Catalogue | None = None) -> Table:
     table = _table("ID", "Kind", "Title")
     for table_items in cat.tables():
         for key, item in table_items.items():
-            if ":" in key:
+            # A clause-7 item is also a clause heading; the item, listed first, says more.
+            if ":" in key or (table_items is cat.clauses and key in cat.controls):
                 continue
             blob = " ".join(str(v) for v in item.model_dump().values()).lower()
             if all(w in blob for w in words):
