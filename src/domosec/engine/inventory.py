@@ -8,13 +8,16 @@ from domosec.model.elements import SystemModel
 
 
 def elements(model: SystemModel) -> list[Element]:
-    """Every user, zone, network, gateway, device and service of a model, in that order and by ID."""
+    """Every user, zone, network, gateway, device and service of a model, in that order and by ID.
+
+    Built with ``model_construct``: the values come from a validated model, so checking them again is waste.
+    """
     out: list[Element] = []
-    out += [Element(kind="user", id=u.id, name=u.name, type=u.role, side="home") for u in model.users]
-    out += [Element(kind="zone", id=z.id, name=z.name, type=z.kind, side="home") for z in model.zones]
-    out += [Element(kind="network", id=n.id, name=n.name, type=n.kind, side="home", parent=n.gateway) for n in model.networks]
+    out += [Element.model_construct(kind="user", id=u.id, name=u.name, type=u.role, side="home") for u in model.users]
+    out += [Element.model_construct(kind="zone", id=z.id, name=z.name, type=z.kind, side="home") for z in model.zones]
+    out += [Element.model_construct(kind="network", id=n.id, name=n.name, type=n.kind, side="home", parent=n.gateway) for n in model.networks]
     out += [
-        Element(
+        Element.model_construct(
             kind="gateway",
             id=g.id,
             name=g.name,
@@ -29,7 +32,7 @@ def elements(model: SystemModel) -> list[Element]:
         for g in model.gateways
     ]
     out += [
-        Element(
+        Element.model_construct(
             kind="device",
             id=d.id,
             name=d.name,
@@ -46,7 +49,7 @@ def elements(model: SystemModel) -> list[Element]:
         for d in model.devices
     ]
     out += [
-        Element(kind="service", id=s.id, name=s.name, type=s.kind, side="internet", operator=s.operator, jurisdiction=s.jurisdiction)
+        Element.model_construct(kind="service", id=s.id, name=s.name, type=s.kind, side="internet", operator=s.operator, jurisdiction=s.jurisdiction)
         for s in model.services
     ]
     order = {"user": 0, "zone": 1, "network": 2, "gateway": 3, "device": 4, "service": 5}
@@ -58,7 +61,7 @@ def flows(model: SystemModel) -> list[DataFlow]:
     services = {s.id for s in model.services}
     return sorted(
         (
-            DataFlow(
+            DataFlow.model_construct(
                 id=f.id,
                 source=f.source,
                 target=f.target,
