@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from domosec.cli import assess_cmd, catalog_cmds, model_cmds, rules_cmds
+from domosec.cli import assess_cmd, catalog_cmds, fleet_cmds, import_cmds, model_cmds, report_cmds, rules_cmds, scan_cmds
 
 app = typer.Typer(
     name="domosec",
@@ -21,11 +21,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("assess")(assess_cmd.assess)
+app.command("report")(report_cmds.report)
+app.command("diff")(report_cmds.diff)
 app.command("validate")(model_cmds.validate)
 app.command("schema")(model_cmds.schema)
 app.command("init")(model_cmds.init)
+app.command("scan")(scan_cmds.scan)
 app.add_typer(catalog_cmds.app, name="catalog")
 app.add_typer(rules_cmds.app, name="rules")
+app.add_typer(import_cmds.app, name="import")
+app.add_typer(fleet_cmds.app, name="fleet")
 
 
 def main() -> None:

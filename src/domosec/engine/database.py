@@ -40,6 +40,18 @@ class Database:
             self.con.register(f"_arrow_{name}", table)
             self.con.execute(f"create table {name} as select * from _arrow_{name}")
             self.con.unregister(f"_arrow_{name}")
+        self._prepare(as_of)
+
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection, *, as_of: dt.date) -> Database:
+        """Take over a connection that already holds the model tables (a fleet batch loads and checks them itself)."""
+        db = cls.__new__(cls)
+        db.con = con
+        db._prepare(as_of)
+        return db
+
+    def _prepare(self, as_of: dt.date) -> None:
+        """Add the parameters and the engine's views, then lock the database down."""
         self.con.execute(f"create table {PARAM_TABLE} as select cast(? as date) as as_of", [as_of])
         # The views are materialised once: every rule reads them, and the data does not change.
         for statement in _view_statements():

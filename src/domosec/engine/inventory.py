@@ -15,7 +15,9 @@ def elements(model: SystemModel) -> list[Element]:
     out: list[Element] = []
     out += [Element.model_construct(kind="user", id=u.id, name=u.name, type=u.role, side="home") for u in model.users]
     out += [Element.model_construct(kind="zone", id=z.id, name=z.name, type=z.kind, side="home") for z in model.zones]
-    out += [Element.model_construct(kind="network", id=n.id, name=n.name, type=n.kind, side="home", parent=n.gateway) for n in model.networks]
+    out += [
+        Element.model_construct(kind="network", id=n.id, name=n.name, type=n.kind, side="home", parent=n.gateway) for n in model.networks
+    ]
     out += [
         Element.model_construct(
             kind="gateway",
@@ -49,7 +51,9 @@ def elements(model: SystemModel) -> list[Element]:
         for d in model.devices
     ]
     out += [
-        Element.model_construct(kind="service", id=s.id, name=s.name, type=s.kind, side="internet", operator=s.operator, jurisdiction=s.jurisdiction)
+        Element.model_construct(
+            kind="service", id=s.id, name=s.name, type=s.kind, side="internet", operator=s.operator, jurisdiction=s.jurisdiction
+        )
         for s in model.services
     ]
     order = {"user": 0, "zone": 1, "network": 2, "gateway": 3, "device": 4, "service": 5}

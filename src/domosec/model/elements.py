@@ -137,6 +137,7 @@ class Zone(Strict):
     name: str = ""
     kind: ZoneKind = "other"
     privacy: Literal["low", "medium", "high"] | None = Field(default=None, description="Defaults to high for private kinds.")
+    provenance: Provenance | None = None
 
 
 class Network(Strict):

@@ -1,10 +1,21 @@
-"""The Assessment as Markdown, short enough for a pull-request comment."""
+"""The Assessment as Markdown that fits a pull-request comment.
+
+A headline with the counts, the level table (inherent and residual), the open findings to fix
+first, then every finding by reference-model part in collapsed ``<details>`` blocks. GitHub refuses
+comments over 65,536 characters: the output stays under :data:`COMMENT_LIMIT`; when findings do not
+fit, the tables end with a line that says how many were left out.
+"""
 
 from __future__ import annotations
 
-from domosec.assessment import LEVELS, Assessment
+from collections.abc import Iterable
+
+from domosec.assessment import LEVELS, Assessment, Finding
 from domosec.report.grouping import PART_TITLES, by_part, location
 
+COMMENT_LIMIT = 60_000
+"""Characters; GitHub's limit for a comment is 65,536."""
+FIX_FIRST = 10
 TREATMENT_LABELS = {
     "open": "open",
     "treatment_planned": "treatment planned",
@@ -13,30 +24,117 @@ TREATMENT_LABELS = {
 }
 
 
-def render_markdown(assessment: Assessment) -> str:
+def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> str:
     s = assessment.summary
-    homes = ", ".join(f"{h.name} (`{h.home_id}`)" for h in assessment.homes)
-    lines = [
-        "## domosec assessment",
+    homes = ", ".join(f"{cell(h.name)} (`{h.home_id}`)" for h in assessment.homes)
+    head = [
+        f"## domosec: {plural(s.findings, 'finding')} in {homes}",
         "",
-        f"{homes} — {s.findings} findings ({s.open} open, {s.accepted} accepted), judged on {assessment.as_of}, "
-        f"{len(assessment.rules)} rules, ISO/IEC 27403 catalogue {assessment.catalogue_version}.",
+        f"**{s.open} open**, {s.accepted} accepted · judged on {assessment.as_of} · {plural(len(assessment.rules), 'rule')} · "
+        f"ISO/IEC 27403 catalogue {assessment.catalogue_version} · domosec {assessment.tool_version}",
         "",
-        "| level | " + " | ".join(LEVELS[::-1]) + " |",
-        "|---|" + "---|" * len(LEVELS),
-        "| inherent | " + " | ".join(str(s.by_level[lvl]) for lvl in LEVELS[::-1]) + " |",
-        "| residual | " + " | ".join(str(s.by_level_residual[lvl]) for lvl in LEVELS[::-1]) + " |",
+        *level_table(s.by_level, s.by_level_residual),
         "",
     ]
-    for part, findings in by_part(assessment):
-        lines += [f"### {PART_TITLES[part]}", "", "| risk | rule | asset | finding | status |", "|---|---|---|---|---|"]
-        for f in findings:
-            risk = f"{f.inherent.level} ({f.inherent.score})"
-            if f.residual.score != f.inherent.score:
-                risk += f" → {f.residual.level}"
-            reason = f.reason.replace("|", "\\|")
-            lines.append(f"| {risk} | {f.rule_id} | `{f.asset.id}` ({location(f)}) | {reason} | {TREATMENT_LABELS[f.treatment]} |")
-        lines.append("")
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in assessment.summary.controls_by_status.items())
-    lines += [f"**Controls (clause 7):** {counts}.", ""]
-    return "\n".join(lines)
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(s.controls_by_status.items()))
+    tail = [f"**Statement of Applicability (clause 7):** {counts or 'none'}.", ""]
+    first = sorted((f for f in assessment.findings if f.is_open), key=_worst_first)[:FIX_FIRST]
+    groups = by_part(assessment)
+    budget = Budget(limit - length(head) - length(tail), tables=len(groups) + 1)
+    body: list[str] = []
+    if first:
+        body += budget.spend(["### Fix first", ""])
+        body += budget.table(["risk", "rule", "asset", "finding"], [_first_row(f) for f in first])
+        body += budget.spend([""])
+    for part, findings in groups:
+        by_level = ", ".join(f"{n} {lvl}" for lvl in LEVELS[::-1] if (n := sum(1 for f in findings if f.inherent.level == lvl)))
+        body += budget.spend(
+            [f"<details><summary><b>{PART_TITLES[part]}</b>: {plural(len(findings), 'finding')} ({by_level})</summary>", ""]
+        )
+        body += budget.table(["risk", "rule", "asset", "finding", "status"], [_part_row(f) for f in findings])
+        body += budget.spend(["", "</details>", ""])
+    if not assessment.findings:
+        body += ["No findings.", ""]
+    return "\n".join(head + body + tail)
+
+
+def level_table(inherent: dict[str, int], residual: dict[str, int]) -> list[str]:
+    order = LEVELS[::-1]
+    return [
+        "| | " + " | ".join(order) + " |",
+        "|---|" + "---:|" * len(order),
+        "| inherent | " + " | ".join(str(inherent.get(lvl, 0)) for lvl in order) + " |",
+        "| residual (after planned treatment) | " + " | ".join(str(residual.get(lvl, 0)) for lvl in order) + " |",
+    ]
+
+
+def risk_cell(f: Finding) -> str:
+    text = f"{f.inherent.level} {f.inherent.score}"
+    if f.residual.score != f.inherent.score:
+        text += f" → {f.residual.level} {f.residual.score}"
+    return text
+
+
+def asset_cell(f: Finding) -> str:
+    return f"`{f.asset.id}` ({cell(location(f))})"
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell: one line, no pipes breaking the row, no raw HTML."""
+    flat = " ".join(text.split())
+    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def length(lines: Iterable[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+class Budget:
+    """Characters left for the body. Fixed lines are always spent; a table stops adding rows when the rest
+    would not fit, keeping :data:`RESERVE` characters for each table still to come (its heading, header and
+    the line saying how many rows it left out)."""
+
+    RESERVE = 400
+
+    def __init__(self, chars: int, *, tables: int) -> None:
+        self.left = chars
+        self.tables = tables
+
+    def spend(self, lines: list[str]) -> list[str]:
+        self.left -= length(lines)
+        return lines
+
+    def table(self, header: list[str], rows: list[str]) -> list[str]:
+        self.tables -= 1
+        keep = self.RESERVE * (self.tables + 1)
+        lines = self.spend(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)])
+        shown = 0
+        for row in rows:
+            if self.left - len(row) - 1 < keep:
+                break
+            lines.append(row)
+            self.left -= len(row) + 1
+            shown += 1
+        if shown == 0 and rows:
+            self.left += length(lines)
+            lines = []
+        if shown < len(rows):
+            more = f"{len(rows) - shown} more" if shown else f"{len(rows)} findings"
+            lines += self.spend(["", f"_{more} not shown here (comment size limit): the HTML or CSV report lists all._"])
+        return lines
+
+
+def _worst_first(f: Finding) -> tuple[int, int, str, str, str]:
+    return (-f.inherent.score, -f.residual.score, f.rule_id, f.home_id, f.asset.id)
+
+
+def _first_row(f: Finding) -> str:
+    return f"| {risk_cell(f)} | {f.rule_id} | {asset_cell(f)} | {cell(f.reason)} |"
+
+
+def _part_row(f: Finding) -> str:
+    return f"| {risk_cell(f)} | {f.rule_id} | {asset_cell(f)} | {cell(f.reason)} | {TREATMENT_LABELS[f.treatment]} |"

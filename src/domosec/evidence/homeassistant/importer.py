@@ -1,0 +1,92 @@
+"""``import_homeassistant``: a configuration directory (and an optional overlay) in, a valid model out."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domosec.errors import Diagnostic, ModelError
+from domosec.evidence.homeassistant.files import DEFAULT_MAX_BYTES
+from domosec.evidence.homeassistant.mapping import build_core
+from domosec.evidence.homeassistant.overlay import TOP_KEYS, in_overlay_terms, merge_overlay, read_overlay
+from domosec.evidence.homeassistant.read import Snapshot, read_snapshot
+from domosec.evidence.homeassistant.services import add_services
+from domosec.model.elements import SystemModel
+from domosec.model.load import load_model_text, model_from_document
+from domosec.model.source import SourceDocument
+
+
+@dataclass
+class ImportResult:
+    """The imported model, its YAML text, and what the user should know about the import."""
+
+    model: SystemModel
+    text: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+
+def import_homeassistant(config_dir: str | Path, *, overlay: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportResult:
+    """Read a Home Assistant configuration directory; raises :class:`domosec.errors.InputError` on bad input."""
+    snap = read_snapshot(config_dir, max_bytes=max_bytes)
+    mapped = build_core(snap)
+    add_services(snap, mapped)
+    data = {"domosec": 1, **{k: mapped.data[k] for k in TOP_KEYS if mapped.data.get(k)}}
+    model_from_document(SourceDocument(snap.config.show(""), data))
+    overlay_note = ""
+    if overlay is not None:
+        merged, placed, renames = merge_overlay(data, read_overlay(overlay))
+        try:
+            model_from_document(placed)
+        except ModelError as exc:
+            raise ModelError(in_overlay_terms(exc.diagnostics, placed.file, renames)) from None
+        data = {k: merged[k] for k in TOP_KEYS if merged.get(k) or k in ("domosec", "system")}
+        overlay_note = f"# Overlay merged over the import: {overlay}\n"
+    header = (
+        f"# Imported from the Home Assistant configuration {snap.config.show('')} by domosec import homeassistant.\n"
+        "# Facts carry provenance 'imported'; flows to cloud services are inferred from each integration's iot_class.\n"
+        "# Add what Home Assistant cannot know with --overlay FILE rather than by editing this file, so a re-import keeps it.\n"
+        + overlay_note
+    )
+    text = header + _dump(data)
+    loaded = load_model_text(text, snap.config.show("") + " (imported model)")
+    return ImportResult(loaded.model, text, list(snap.config.warnings), _summary(snap, data, mapped.skipped))
+
+
+def _dump(data: dict[str, Any]) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _summary(snap: Snapshot, data: dict[str, Any], skipped: list[str]) -> list[str]:
+    users = data.get("users") or []
+    flows = data.get("flows") or []
+    release = snap.ha_version or "release unknown"
+    lines = [
+        f"imported Home Assistant {release} from {snap.config.show('')}: {len(data.get('devices') or [])} devices, "
+        f"{len(data.get('gateways') or [])} gateways, {len(data.get('zones') or [])} zones, {len(data.get('networks') or [])} networks, "
+        f"{len(users)} users ({sum(1 for u in users if u.get('admin'))} admins, {sum(1 for u in users if u.get('mfa'))} with two-factor), "
+        f"{len(data.get('services') or [])} services, {len(flows)} flows",
+        "formats read: " + ", ".join(f"{key} {store.format}" for key, store in sorted(snap.stores.items()) if store is not None),
+    ]
+    accounts = snap.accounts
+    left_out = list(skipped)
+    services = [d for d in snap.registries.devices.values() if d.is_service]
+    if services:
+        left_out.append(f"{len(services)} service entr{'y' if len(services) == 1 else 'ies'} of integrations (not hardware)")
+    if accounts.system_users:
+        left_out.append(f"{len(accounts.system_users)} system user(s): {', '.join(accounts.system_users)}")
+    if accounts.inactive_users:
+        left_out.append(f"{len(accounts.inactive_users)} deactivated user(s)")
+    if left_out:
+        lines.append("left out: " + "; ".join(left_out))
+    return lines

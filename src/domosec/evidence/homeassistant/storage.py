@@ -1,0 +1,124 @@
+"""Home Assistant's ``.storage`` files: the JSON envelope and the versions this importer knows.
+
+Every store is ``{"version": major, "minor_version": minor, "key": ..., "data": ...}``. Home
+Assistant adds fields in minor versions and changes the layout in major versions, so:
+
+- a known major version with a newer minor version is read (new fields are ignored) and noted;
+- an unknown major version is skipped with a warning that says what was left out;
+- a file that is not valid JSON, or not the envelope, stops the import with its position.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from domosec.evidence.homeassistant.files import ConfigDir, problem
+
+KNOWN_VERSIONS: dict[str, dict[int, int]] = {
+    # key: {major: newest minor known}. Sources: helpers/*_registry.py, config_entries.py, auth/*,
+    # components/{person,http,cloud}/ of the Home Assistant releases named in docs/homeassistant.md.
+    "core.device_registry": {1: 12, 2: 12, 3: 4},
+    "core.entity_registry": {1: 24},
+    "core.config_entries": {1: 5},
+    "core.area_registry": {1: 9},
+    "core.floor_registry": {1: 3},
+    "core.label_registry": {1: 2},
+    "core.config": {1: 4},
+    "auth": {1: 1},
+    "auth_provider.homeassistant": {1: 1},
+    "auth_module.totp": {1: 1},
+    "auth_module.notify": {1: 1},
+    "person": {1: 1, 2: 1},
+    "http": {1: 1, 2: 2, 3: 1},
+    "cloud": {1: 4},
+}
+"""The newest format of each store this importer reads (2024.1 … 2026.11)."""
+
+SKIPPED_BECAUSE = {
+    "core.device_registry": "devices",
+    "core.entity_registry": "entities (device types, sensors and data categories)",
+    "core.config_entries": "integrations and cloud services",
+    "core.area_registry": "areas (zones)",
+    "core.floor_registry": "floors",
+    "core.label_registry": "labels",
+    "core.config": "the home's name and country",
+    "auth": "users",
+    "auth_provider.homeassistant": "usernames",
+    "auth_module.totp": "TOTP two-factor state",
+    "auth_module.notify": "notify two-factor state",
+    "person": "people",
+    "http": "HTTP server settings",
+    "cloud": "Nabu Casa cloud settings",
+}
+
+
+@dataclass(frozen=True)
+class Store:
+    """One ``.storage`` file, with its format version."""
+
+    key: str
+    version: int
+    minor_version: int
+    data: Any
+    file: str
+
+    @property
+    def format(self) -> str:
+        return f"{self.version}.{self.minor_version}"
+
+
+def read_store(config: ConfigDir, key: str) -> Store | None:
+    """The store ``key``, or None when the file is absent or has an unknown major version (with a warning)."""
+    relative = f".storage/{key}"
+    if not config.exists(relative):
+        return None
+    shown = config.show(relative)
+    text = config.read_text(relative)
+    try:
+        envelope = json.loads(text)
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text.rstrip()) or not text.rstrip().endswith("}")
+        message = f"invalid JSON: {exc.msg}" + (" (the file looks truncated)" if truncated else "")
+        raise problem(shown, "ha-bad-json", message, position=(exc.lineno, exc.colno)) from None
+    except RecursionError:
+        raise problem(shown, "ha-bad-json", "invalid JSON: nested too deeply") from None
+    if not isinstance(envelope, dict) or "data" not in envelope or not isinstance(envelope.get("version"), int):
+        raise problem(
+            shown,
+            "ha-bad-store",
+            "not a Home Assistant store: expected a JSON object with 'version', 'key' and 'data'",
+        )
+    version = envelope["version"]
+    minor = envelope.get("minor_version", 1)
+    if not isinstance(minor, int):
+        raise problem(shown, "ha-bad-store", f"'minor_version' is {minor!r}, expected a number")
+    if envelope.get("key", key) != key:
+        raise problem(shown, "ha-bad-store", f"the file holds the store {envelope.get('key')!r}, expected {key!r}")
+    known = KNOWN_VERSIONS[key]
+    if version not in known:
+        newest = max(known)
+        config.warn(
+            shown,
+            "ha-unknown-version",
+            f"format {version}.{minor} is not one this domosec knows (newest known: {newest}.{known[newest]}); "
+            f"skipped it, so the model lacks {SKIPPED_BECAUSE[key]}",
+            hint="update domosec, or add the missing facts with --overlay",
+        )
+        return None
+    if minor > known[version]:
+        config.warn(
+            shown,
+            "ha-newer-minor-version",
+            f"format {version}.{minor} is newer than {version}.{known[version]}, the newest known; read it as {version}.{known[version]}",
+        )
+    return Store(key, version, minor, envelope["data"], shown)
+
+
+def records(store: Store | None, field: str) -> list[dict[str, Any]]:
+    """The list ``data[field]`` of a store, keeping only JSON objects."""
+    if store is None or not isinstance(store.data, dict):
+        return []
+    items = store.data.get(field)
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

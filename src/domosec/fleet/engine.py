@@ -1,0 +1,326 @@
+"""Assess a batch of homes in one embedded DuckDB database: the same rule files, rated in bulk.
+
+The single-model path (:mod:`domosec.engine.assess`) builds one Python object per finding. A
+fleet has tens of millions of findings, so here every step after the rule queries is SQL over
+the whole batch: each rule's rows go into one table, and one query gives each row its stable ID
+(the first 16 hex digits of SHA-256 over ``RULE@home@asset[@detail]``), its inherent rating
+(matrix, rule adjustments, context factors), its treatment and its residual rating, exactly as
+:func:`domosec.engine.assess.assess` does (``tests/fleet/test_same_findings.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from domosec.catalog.load import Catalogue, clause_sort_key
+from domosec.engine.database import Database
+from domosec.engine.rule import RESERVED_COLUMNS
+from domosec.engine.ruleset import LoadedRule
+from domosec.engine.scoring import Matrix
+from domosec.errors import Diagnostic, RuleError
+from domosec.fleet.aggregate import Stats, batch_stats
+from domosec.fleet.validate import load_arrow
+
+OPTIONAL_COLUMNS = ("detail_key", "likelihood_adjust", "impact_adjust")
+FACTOR_COLUMNS = {
+    "safety_actuator": "ctx.is_safety_actuator",
+    "private_zone": "ctx.in_private_zone",
+    "internet_exposure": "ctx.is_internet_exposed",
+    "sensitive_data": "ctx.handles_sensitive_data",
+    "vulnerable_users": "hc.has_vulnerable_users",
+}
+BATCH_TIME_LIMIT_S = 600.0
+"""A rule query over a whole batch is interrupted after this long (the single-model path allows 30 s per home)."""
+
+FINDINGS_SCHEMA = pa.schema(
+    [
+        pa.field("home_id", pa.string()),
+        pa.field("finding_id", pa.string()),
+        pa.field("key", pa.string()),
+        pa.field("rule_id", pa.string()),
+        pa.field("asset_kind", pa.string()),
+        pa.field("asset_id", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("explain", pa.string()),
+        pa.field("dimension", pa.string()),
+        pa.field("likelihood", pa.int32()),
+        pa.field("impact", pa.int32()),
+        pa.field("score", pa.int32()),
+        pa.field("level", pa.string()),
+        pa.field("factors", pa.list_(pa.string())),
+        pa.field("residual_likelihood", pa.int32()),
+        pa.field("residual_impact", pa.int32()),
+        pa.field("residual_score", pa.int32()),
+        pa.field("residual_level", pa.string()),
+        pa.field("treatment", pa.string()),
+        pa.field("acceptance_expires", pa.date32()),
+        pa.field("asset_vendor", pa.string()),
+        pa.field("asset_model", pa.string()),
+        pa.field("asset_firmware", pa.string()),
+    ]
+)
+"""One row per finding; docs/fleet.md describes each column."""
+
+
+@dataclass
+class RulePlan:
+    """The rules of a run, with the SQL that wraps each query; column lists are learnt on first use."""
+
+    rules: list[LoadedRule]
+    matrix: Matrix
+    catalogue: Catalogue
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def rule_tables(self) -> dict[str, pa.Table]:
+        rules = [lr.rule for lr in self.rules]
+        return {
+            "fleet_rules": pa.table(
+                {
+                    "rule_id": [r.id for r in rules],
+                    "dimension": [r.dimension for r in rules],
+                    "base_likelihood": pa.array([r.likelihood for r in rules], pa.int32()),
+                    "base_impact": pa.array([r.impact for r in rules], pa.int32()),
+                }
+            ),
+            "fleet_rule_controls": pa.table(
+                {"rule_id": [r.id for r in rules for _ in r.mitigated_by], "control_id": [c for r in rules for c in r.mitigated_by]}
+            ),
+            "fleet_levels": pa.table(
+                {
+                    "likelihood": pa.array([li + 1 for li in range(5) for _ in range(5)], pa.int32()),
+                    "impact": pa.array([ii + 1 for _ in range(5) for ii in range(5)], pa.int32()),
+                    "level": [self.matrix.levels[li][ii] for li in range(5) for ii in range(5)],
+                }
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch gives: its findings, the controls its homes contradict, and its counts for the summary."""
+
+    findings: pa.Table
+    contradicted: pa.Table
+    stats: Stats
+
+
+def assess_batch(tables: dict[str, pa.Table], plan: RulePlan, *, as_of: dt.date, threads: int = 1) -> BatchResult:
+    """Assess the (already validated) homes in ``tables``."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"set threads = {int(threads)}")
+        load_arrow(con, tables)
+    except BaseException:
+        con.close()
+        raise
+    return assess_loaded(con, plan, as_of=as_of)
+
+
+def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.date) -> BatchResult:
+    """Assess the homes whose tables ``con`` holds; closes the connection."""
+    try:
+        for name, table in plan.rule_tables().items():
+            con.register(f"_arrow_{name}", table)
+            con.execute(f"create table {name} as select * from _arrow_{name}")
+            con.unregister(f"_arrow_{name}")
+        db = Database.from_connection(con, as_of=as_of)
+        con.execute(
+            "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
+            "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
+        )
+        for lr in plan.rules:
+            _run_rule(db, plan, lr)
+        _check_unique(con, plan)
+        con.execute(f"create table fleet_findings as {_rating_sql(plan.matrix)}")
+        con.execute(f"create table fleet_contradicted as {_contradicted_sql(plan.catalogue)}")
+        findings = db_fetch(db, "select * from fleet_findings order by home_id, rule_id, asset_id, key")
+        contradicted = db_fetch(db, "select * from fleet_contradicted order by home_id, control_id")
+        stats = batch_stats(con)
+    finally:
+        con.close()
+    return BatchResult(findings.cast(FINDINGS_SCHEMA), contradicted, stats)
+
+
+def db_fetch(db: Database, sql: str) -> pa.Table:
+    table: pa.Table = db.con.sql(sql).to_arrow_table()
+    return table
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule) -> None:
+    rule = lr.rule
+    try:
+        if rule.id not in plan.columns:
+            described = db.con.execute(f"select * from ({rule.query}) as r limit 0")
+            plan.columns[rule.id] = [d[0] for d in described.description or []]
+            described.fetchall()
+        columns = plan.columns[rule.id]
+        missing = [c for c in RESERVED_COLUMNS if c not in columns]
+        if missing:
+            raise RuleError(
+                [
+                    Diagnostic(
+                        lr.file,
+                        lr.query_line,
+                        1,
+                        "rule-columns",
+                        f"rule {rule.id}: the query must return {', '.join(RESERVED_COLUMNS)}; missing {', '.join(missing)}",
+                    )
+                ]
+            )
+        timer = threading.Timer(BATCH_TIME_LIMIT_S, db.con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            db.con.execute(_insert_sql(rule.id, rule.query, columns))
+        finally:
+            timer.cancel()
+    except duckdb.Error as exc:
+        text = str(exc).strip()
+        message = text.splitlines()[0] if text else type(exc).__name__
+        raise RuleError([Diagnostic(lr.file, lr.query_line, 1, "rule-failed", f"rule {rule.id}: the query failed: {message}")]) from None
+
+
+def _insert_sql(rule_id: str, query: str, columns: list[str]) -> str:
+    """Insert a rule's rows into ``fleet_raw``: the reserved columns, the adjustments, the rest as JSON (``explain``)."""
+    explain = [c for c in dict.fromkeys(columns) if c not in RESERVED_COLUMNS and c not in OPTIONAL_COLUMNS]
+    packed = ", ".join(f"{_q(c)} := r.{_q(c)}" for c in explain)
+    quoted = rule_id.replace("'", "''")
+    return f"""insert into fleet_raw
+            select '{quoted}', cast(r.home_id as varchar), cast(r.asset_kind as varchar), cast(r.asset_id as varchar),
+              cast(r.reason as varchar),
+              {"coalesce(cast(r.detail_key as varchar), '')" if "detail_key" in columns else "''"},
+              {_adjust("r.likelihood_adjust") if "likelihood_adjust" in columns else "0"},
+              {_adjust("r.impact_adjust") if "impact_adjust" in columns else "0"},
+              {f"cast(to_json(struct_pack({packed})) as varchar)" if explain else "'{}'"}
+            from ({query}) as r"""
+
+
+def _adjust(column: str) -> str:
+    return f"coalesce(greatest(-2, least(2, cast(trunc(cast({column} as double)) as integer))), 0)"
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> None:
+    rows = con.execute(
+        "select rule_id, asset_id from fleet_raw group by rule_id, home_id, asset_id, detail_key having count(*) > 1 order by all limit 1"
+    ).fetchall()
+    if rows:
+        row = rows[0]
+        lr = next(r for r in plan.rules if r.rule.id == row[0])
+        raise RuleError(
+            [
+                Diagnostic(
+                    lr.file,
+                    lr.query_line,
+                    1,
+                    "rule-duplicate-rows",
+                    f"rule {row[0]}: asset '{row[1]}' appears twice; aggregate so each asset gives one row (or return a detail_key)",
+                )
+            ]
+        )
+
+
+def _clamp(expr: str) -> str:
+    return f"greatest(1, least(5, {expr}))"
+
+
+def _rating_sql(matrix: Matrix) -> str:
+    chosen = []
+    for name, factor in matrix.factors.items():
+        dims = ", ".join(f"'{d}'" for d in factor.dimensions)
+        chosen.append((name, factor, f"(coalesce({FACTOR_COLUMNS[name]}, false) and ru.dimension in ({dims}))"))
+    boost_l = " + ".join(f"case when {c} then {f.likelihood} else 0 end" for _, f, c in chosen) or "0"
+    boost_i = " + ".join(f"case when {c} then {f.impact} else 0 end" for _, f, c in chosen) or "0"
+    names = ", ".join(f"case when {c} then '{n}' end" for n, _, c in chosen)
+    factor_list = (
+        f"coalesce(string_split(nullif(concat_ws(',', {names}), ''), ','), cast([] as varchar[]))" if chosen else "cast([] as varchar[])"
+    )
+    return f"""
+with ctx as (
+  select home_id, asset_id, bool_or(is_safety_actuator) as is_safety_actuator, bool_or(in_private_zone) as in_private_zone,
+    bool_or(is_internet_exposed) as is_internet_exposed, bool_or(handles_sensitive_data) as handles_sensitive_data
+  from asset_context group by home_id, asset_id
+),
+rated as (
+  select raw.*, ru.dimension,
+    {_clamp(f"ru.base_likelihood + raw.likelihood_adjust + least({matrix.max_boost}, {boost_l})")} as likelihood,
+    {_clamp(f"ru.base_impact + raw.impact_adjust + least({matrix.max_boost}, {boost_i})")} as impact,
+    {factor_list} as factors
+  from fleet_raw as raw
+  join fleet_rules as ru on ru.rule_id = raw.rule_id
+  left join ctx on ctx.home_id = raw.home_id and ctx.asset_id = raw.asset_id
+  left join home_context as hc on hc.home_id = raw.home_id
+),
+acceptance as (
+  select raw.rule_id, raw.home_id, raw.asset_id, raw.detail_key,
+    arg_min(ar.expires, struct_pack(wildcard := ar.asset = '*', expires := ar.expires, idx := ar.risk_index)) as expires
+  from fleet_raw as raw
+  join accepted_risks as ar on ar.home_id = raw.home_id and ar.rule = raw.rule_id and (ar.asset = '*' or ar.asset = raw.asset_id)
+  group by all
+),
+planned as (
+  select raw.rule_id, raw.home_id, raw.asset_id, raw.detail_key, least(2, count(*)) as reduction
+  from fleet_raw as raw
+  join fleet_rule_controls as rc on rc.rule_id = raw.rule_id
+  join controls as c on c.home_id = raw.home_id and c.control_id = rc.control_id and c.status = 'planned'
+  group by all
+),
+treated as (
+  select r.*, acc.expires as acceptance_expires,
+    case
+      when acc.expires is not null and acc.expires < (select as_of from params) then 'acceptance_expired'
+      when acc.expires is not null then 'accepted'
+      when coalesce(pl.reduction, 0) > 0 then 'treatment_planned'
+      else 'open'
+    end as treatment,
+    case when acc.expires is null then coalesce(pl.reduction, 0) else 0 end as reduction,
+    concat_ws('@', r.rule_id, nullif(r.home_id, ''), nullif(r.asset_id, ''), nullif(r.detail_key, '')) as key
+  from rated as r
+  left join acceptance as acc
+    on acc.rule_id = r.rule_id and acc.home_id = r.home_id and acc.asset_id = r.asset_id and acc.detail_key = r.detail_key
+  left join planned as pl
+    on pl.rule_id = r.rule_id and pl.home_id = r.home_id and pl.asset_id = r.asset_id and pl.detail_key = r.detail_key
+)
+select
+  t.home_id, substr(sha256(t.key), 1, 16) as finding_id, t.key, t.rule_id, t.asset_kind, t.asset_id, t.reason, t.explain, t.dimension,
+  t.likelihood, t.impact, t.likelihood * t.impact as score, lv.level, t.factors,
+  {_clamp("t.likelihood - t.reduction")} as residual_likelihood, t.impact as residual_impact,
+  {_clamp("t.likelihood - t.reduction")} * t.impact as residual_score, rl.level as residual_level,
+  t.treatment, t.acceptance_expires,
+  eq.vendor as asset_vendor, eq.model as asset_model, eq.firmware as asset_firmware
+from treated as t
+join fleet_levels as lv on lv.likelihood = t.likelihood and lv.impact = t.impact
+join fleet_levels as rl on rl.likelihood = {_clamp("t.likelihood - t.reduction")} and rl.impact = t.impact
+left join equipment as eq on eq.home_id = t.home_id and eq.asset_id = t.asset_id and eq.asset_kind = t.asset_kind
+"""
+
+
+def _contradicted_sql(cat: Catalogue) -> str:
+    """Per home, the clause-7 items whose declared status the findings or the model contradict (as the SoA decides)."""
+    controls = sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id))
+    applies = " union all ".join(
+        f"select home_id, '{c.id}' as control_id, coalesce(({c.applicability.when}), false) as applies from home_context" for c in controls
+    )
+    return f"""
+with applicability as ({applies}),
+open_linked as (
+  select distinct f.home_id, rc.control_id
+  from fleet_findings as f
+  join fleet_rule_controls as rc on rc.rule_id = f.rule_id
+  where f.treatment <> 'accepted'
+)
+select c.home_id, c.control_id, c.status as declared
+from controls as c
+join applicability as a on a.home_id = c.home_id and a.control_id = c.control_id
+left join open_linked as ol on ol.home_id = c.home_id and ol.control_id = c.control_id
+where (c.status = 'not_applicable' and a.applies)
+   or (c.status in ('implemented', 'partial') and ol.control_id is not null)
+"""
