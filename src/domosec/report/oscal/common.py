@@ -82,3 +82,14 @@ def metadata(title: str, day: str, version: str, extra: list[dict[str, str]], *,
     if remarks:
         meta["remarks"] = remarks
     return meta
+
+
+def assessment_props(tool_version: str, catalogue_version: str, day: str) -> list[dict[str, str]]:
+    """The properties every document written from an assessment carries: who wrote it, from what, judged when."""
+    return props(
+        prop("tool", "domosec"),
+        prop("tool-version", tool_version),
+        prop("catalogue-version", catalogue_version),
+        prop("as-of", day),
+        prop("standard", STANDARD),
+    )

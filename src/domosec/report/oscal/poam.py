@@ -14,7 +14,7 @@ import orjson
 
 from domosec.assessment import Assessment
 from domosec.errors import Diagnostic, InputError
-from domosec.report.oscal.common import STANDARD, line, metadata, multiline, prop, props, stable_uuid, with_list
+from domosec.report.oscal.common import assessment_props, line, metadata, multiline, prop, props, stable_uuid, with_list
 from domosec.report.oscal.evidence import assessment_assets, components, observation, observation_uuid, origins, parties, risk, risk_uuid
 from domosec.report.oscal.results import content_key
 
@@ -36,13 +36,7 @@ def poam(assessment: Assessment) -> dict[str, Any]:
         "domosec plan of action and milestones for " + ", ".join(h.name for h in assessment.homes),
         day,
         day,
-        props(
-            prop("tool", "domosec"),
-            prop("tool-version", assessment.tool_version),
-            prop("catalogue-version", assessment.catalogue_version),
-            prop("as-of", day),
-            prop("standard", STANDARD),
-        ),
+        assessment_props(assessment.tool_version, assessment.catalogue_version, day),
     )
     with_list(meta, "parties", parties(open_findings))
     local: dict[str, Any] = {"assessment-assets": assessment_assets(assessment.tool_version)}

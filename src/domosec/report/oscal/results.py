@@ -18,7 +18,7 @@ import orjson
 
 from domosec.assessment import Assessment, ControlAssessment, Finding, Home
 from domosec.report.oscal.common import (
-    STANDARD,
+    assessment_props,
     control_id,
     line,
     metadata,
@@ -67,13 +67,7 @@ def assessment_results(assessment: Assessment) -> dict[str, Any]:
         f"domosec assessment of {homes}",
         day,
         day,
-        props(
-            prop("tool", "domosec"),
-            prop("tool-version", assessment.tool_version),
-            prop("catalogue-version", assessment.catalogue_version),
-            prop("as-of", day),
-            prop("standard", STANDARD),
-        ),
+        assessment_props(assessment.tool_version, assessment.catalogue_version, day),
         remarks="Written by domosec from a smart-home system model. Clause numbers and titles are those of ISO/IEC 27403; "
         "all descriptions are domosec's own words.",
     )
