@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from domosec.model.tables import SPECS
 
-VIEWS = ("equipment", "asset_context", "home_context")
+VIEWS = ("equipment", "element_names", "asset_context", "home_context")
 PARAM_TABLE = "params"
 RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
 DEFAULT_TIME_LIMIT_S = 30.0

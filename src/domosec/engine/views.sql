@@ -21,6 +21,21 @@ select
   dev.provenance, dev.type, dev.tier
 from devices as dev;
 
+-- Every element a flow can name (users, gateways, devices, services), with the label findings show:
+-- its name, or its ID when it has none.
+create or replace view element_names as
+select usr.home_id, 'user' as element_kind, usr.user_id as element_id, usr.name, coalesce(nullif(usr.name, ''), usr.user_id) as label
+from users as usr
+union all
+select gw.home_id, 'gateway' as element_kind, gw.gateway_id as element_id, gw.name, coalesce(nullif(gw.name, ''), gw.gateway_id) as label
+from gateways as gw
+union all
+select dev.home_id, 'device' as element_kind, dev.device_id as element_id, dev.name, coalesce(nullif(dev.name, ''), dev.device_id) as label
+from devices as dev
+union all
+select svc.home_id, 'service' as element_kind, svc.service_id as element_id, svc.name, coalesce(nullif(svc.name, ''), svc.service_id) as label
+from services as svc;
+
 -- Every asset a finding can name, with the context factors the scoring uses.
 create or replace view asset_context as
 with exposed as (
