@@ -1,0 +1,154 @@
+"""Where a fleet batch's time goes: each step of one batch timed on its own, with the costliest rules.
+
+It runs the same functions `domosec fleet assess` runs for a batch (load the Parquet part, check
+every home, materialise the engine views, the rule queries, rating and sorting, the counts,
+writing the findings part), one DuckDB thread, and prints the median CPU seconds of each step over
+``--runs`` runs, its share, and the ten rules that cost most. Figures are in docs/performance.md.
+
+    .venv/bin/python bench/fleet_stages.py [--homes 5000] [--runs 3] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from domosec.catalog.load import load_catalogue
+from domosec.engine.database import Database
+from domosec.engine.ruleset import load_rules
+from domosec.engine.scoring import Matrix
+from domosec.fleet import engine
+from domosec.fleet.aggregate import batch_stats
+from domosec.fleet.layout import FLEET_TABLES, part_file
+from domosec.fleet.source import _load_parquet, plan_batches
+from domosec.fleet.validate import check_queries, drop_rejected, find_problems
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, list[float]]) -> int:
+    import duckdb
+
+    cat = load_catalogue()
+    rules = load_rules()
+    plan = engine.RulePlan(rules, Matrix(), cat)
+    queries = check_queries(cat)
+    batch = plan_batches(root)[0]
+    con = duckdb.connect(":memory:")
+    con.execute("set threads = 1")
+    con.execute("set enable_progress_bar = false")
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        start = time.process_time()
+        result = work()
+        times[name].append(time.process_time() - start)
+        return result
+
+    def load() -> None:
+        for name, spec in FLEET_TABLES.items():
+            _load_parquet(con, root / part_file(name, batch.part), name, spec.schema())
+
+    def check() -> None:
+        rejects, _ = find_problems(con, cat, queries)
+        drop_rejected(con, rejects)
+
+    def views() -> Database:
+        for name, table in plan.rule_tables().items():
+            con.register(f"_arrow_{name}", table)
+            con.execute(f"create table {name} as select * from _arrow_{name}")
+            con.unregister(f"_arrow_{name}")
+        return Database.from_connection(con, as_of=AS_OF)
+
+    step("load the Parquet part", load)
+    step("check every home", check)
+    db = step("materialise the engine views", views)
+    con.execute(
+        "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
+        "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
+    )
+    for lr in rules:  # column lists are learnt once per worker; not timed
+        described = con.execute(f"select * from ({lr.rule.query}) as r limit 0")
+        plan.columns[lr.rule.id] = [d[0] for d in described.description or []]
+        described.fetchall()
+
+    def run_rules() -> None:
+        for lr in rules:
+            start = time.process_time()
+            engine._run_rule(db, plan, lr)
+            rule_times[lr.rule.id].append(time.process_time() - start)
+
+    step("the rule queries", run_rules)
+
+    def rate() -> Any:
+        findings = engine._sorted(engine.db_fetch(db, engine._rating_sql(plan.matrix)).cast(engine.FINDINGS_SCHEMA), engine.SORT_KEYS)
+        con.register("fleet_findings", findings)
+        return findings
+
+    findings = step("rating, IDs, treatment; sort and fetch", rate)
+
+    def counts() -> None:
+        con.register("fleet_contradicted", engine.db_fetch(db, engine._contradicted_sql(cat)))
+        batch_stats(con)
+
+    step("contradicted controls and batch counts", counts)
+    with tempfile.TemporaryDirectory() as out:
+        step("write the findings part (zstd)", lambda: pq.write_table(findings, Path(out) / "part.parquet", compression="zstd"))
+    con.close()
+    return int(findings.num_rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--homes", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = (args.workdir or Path(tmp)) / f"stages-{args.homes}"
+        if not (root / "homes").is_dir():
+            domosec = Path(sys.executable).with_name("domosec")
+            command = [
+                str(domosec),
+                "fleet",
+                "generate",
+                "--homes",
+                str(args.homes),
+                "--seed",
+                "1",
+                "--part-homes",
+                str(args.homes),
+                "-o",
+                str(root),
+            ]
+            subprocess.run(command, check=True, capture_output=True)
+        times: dict[str, list[float]] = defaultdict(list)
+        rule_times: dict[str, list[float]] = defaultdict(list)
+        findings = 0
+        for _ in range(args.runs):
+            findings = one_run(root, times, rule_times)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    total = sum(medians.values())
+    print(f"one batch of {args.homes:,} homes, {findings:,} findings; median CPU seconds of {args.runs} runs, one DuckDB thread")
+    print(f"{'step':<45} {'s':>7} {'share':>6}")
+    for name, value in medians.items():
+        print(f"{name:<45} {value:7.2f} {value / total:6.0%}")
+    print(f"{'total':<45} {total:7.2f}   ({total / args.homes * 1000:.2f} ms per home)")
+    print("costliest rules (median CPU ms):")
+    ranked = sorted(((statistics.median(v), k) for k, v in rule_times.items()), reverse=True)
+    for value, rule_id in ranked[:10]:
+        print(f"  {rule_id:<10} {value * 1000:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
