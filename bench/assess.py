@@ -1,7 +1,9 @@
 """Benchmark `domosec assess` as a whole process on generated models of 50, 500 and 5,000 devices.
 
 Prints the median of N runs per size (default 5) and the import time of the CLI. Targets
-(docs/performance.md): 50 devices <= 0.5 s, 5,000 devices <= 3 s, CLI import <= 0.25 s.
+(docs/performance.md): 50 devices <= 0.5 s, 5,000 devices <= 3 s, CLI import <= 0.25 s. Beside
+the wall time it prints the CPU seconds of the process (user + system, all its threads) and the
+load average, so that figures taken while other work shares the machine can be read.
 
     .venv/bin/python bench/assess.py [--runs 5] [--sizes 50,500,5000]
 """
@@ -9,6 +11,8 @@ Prints the median of N runs per size (default 5) and the import time of the CLI.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,15 +71,26 @@ def generate(devices: int) -> str:
     return "\n".join(lines + flows) + "\n"
 
 
-def time_runs(cmd: list[str], runs: int) -> list[float]:
-    times = []
+def time_runs(cmd: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (user + system of the child process) of each run."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
-    return times
+    return walls, cpus
+
+
+def _row(label: str, walls: list[float], cpus: list[float]) -> str:
+    return (
+        f"{label:<32} {statistics.median(walls):>9.3f} {min(walls):>7.3f} {max(walls):>7.3f}"
+        f" {statistics.median(cpus):>10.3f}  {len(walls)}  {os.getloadavg()[0]:.2f}"
+    )
 
 
 def main() -> None:
@@ -84,9 +99,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="50,500,5000")
     args = parser.parse_args()
     python = sys.executable
-    imports = time_runs([python, "-c", "import domosec.cli.app"], args.runs)
-    print(f"{'what':<32} {'median s':>9} {'min s':>7} {'max s':>7}  runs")
-    print(f"{'import domosec.cli.app':<32} {statistics.median(imports):>9.3f} {min(imports):>7.3f} {max(imports):>7.3f}  {args.runs}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'what':<32} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu med s':>10}  runs  load")
+    print(_row("import domosec.cli.app", *time_runs([python, "-c", "import domosec.cli.app"], args.runs)))
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             model = Path(tmp) / f"bench-{size}.yaml"
@@ -104,9 +119,7 @@ def main() -> None:
                 "--as-of",
                 "2026-11-23",
             ]
-            times = time_runs(cmd, args.runs)
-            label = f"assess {size:,} devices"
-            print(f"{label:<32} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f}  {args.runs}")
+            print(_row(f"assess {size:,} devices", *time_runs(cmd, args.runs)))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 For each size (default 10,000, 100,000 and 1,000,000 homes, ~25 devices each) it generates a
 Parquet fleet (seed 1), then times `domosec fleet assess` as a whole process (reading input,
-checking every home, 111 rules, rating, writing findings, summary and HTML) and samples the
+checking every home, all built-in rules, rating, writing findings, summary and HTML) and samples the
 peak memory of the process and its workers. In the same run it measures, on a sample of the
 same homes:
 

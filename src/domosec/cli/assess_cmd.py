@@ -46,7 +46,8 @@ def assess(
 
       domosec assess home.yaml -o results.sarif
     """
-    from domosec.cli.output import errors
+    from domosec.cli import process
+    from domosec.cli.output import say
     from domosec.cli.report_cmds import check_output, emit, resolve_format
     from domosec.engine.assess import assess as run_assessment
     from domosec.engine.ruleset import load_rules
@@ -58,11 +59,12 @@ def assess(
     check_output(fmt, output, audience.value)
     loaded = load_models(models, max_bytes=max_bytes)
     result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day)
+    process.keep(loaded, result)
     emit(result, fmt, output, audience.value, controls=controls)
     if fail_on is not FailOn.none:
         worst = [f for f in result.findings if f.is_open and level_at_least(f.inherent.level, fail_on.value)]
         if worst:
-            errors.print(f"{len(worst)} finding(s) at or above {fail_on.value}", markup=False)
+            say(f"{len(worst)} finding(s) at or above {fail_on.value}", err=True)
             raise typer.Exit(1)
 
 
@@ -72,7 +74,7 @@ def _parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        from domosec.cli.output import errors
+        from domosec.cli.output import say
 
-        errors.print(f"domosec assess: error: --as-of '{text}' is not a date (expected YYYY-MM-DD)", markup=False)
+        say(f"domosec assess: error: --as-of '{text}' is not a date (expected YYYY-MM-DD)", err=True)
         raise typer.Exit(2) from None

@@ -1,19 +1,73 @@
-"""Console helpers shared by the commands: one stdout console, one stderr console."""
+"""Console helpers shared by the commands: one stdout console, one stderr console, and plain lines.
+
+Rich is imported when a console is first used (``from domosec.cli.output import console``), not
+with this module: a command whose output goes to a file or a pipe prints its one or two lines
+with :func:`say` and never needs Rich, whose import costs ~20 ms of a run.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 from collections.abc import Iterable
-
-from rich.console import Console
+from typing import TYPE_CHECKING, TextIO
 
 from domosec.errors import Diagnostic
 
-console = Console(highlight=False, soft_wrap=True, emoji=False)
-errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+CONSOLE_NAMES = ("console", "errors")
+
+
+@functools.cache
+def _consoles() -> dict[str, Console]:
+    from rich.console import Console
+
+    return {
+        "console": Console(highlight=False, soft_wrap=True, emoji=False),
+        "errors": Console(stderr=True, highlight=False, soft_wrap=True, emoji=False),
+    }
+
+
+def __getattr__(name: str) -> Console:
+    """``console`` (standard output) and ``errors`` (standard error), made on first use."""
+    if name in CONSOLE_NAMES:
+        return _consoles()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def say(message: str, *, err: bool = False, style: str | None = None) -> None:
+    """Print ``message`` (no markup) on one line of stdout, or stderr with ``err``.
+
+    Rich would print exactly the text where it adds no colour (not a terminal, colour not forced),
+    so there the line is written directly.
+    """
+    stream = sys.stderr if err else sys.stdout
+    if _plain(stream):
+        print(message, file=stream)
+    else:
+        _consoles()["errors" if err else "console"].print(message, style=style, markup=False)
+
+
+def _plain(stream: TextIO) -> bool:
+    """True when Rich would not treat ``stream`` as a terminal (the same tests it makes, in its order)."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color == ""
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):
+        return True
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     """Print each diagnostic as ``file:line:col: error[code]: message`` on stderr."""
+    errors = _consoles()["errors"]
     for d in diagnostics:
         style = "red" if d.severity == "error" else "yellow"
         errors.print(d.render(), style=style, markup=False)

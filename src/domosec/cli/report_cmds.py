@@ -173,12 +173,13 @@ def emit(
     result: Assessment, fmt: FormatName, output: Path | None, audience: str, *, controls: bool = False, source: str = "<assessment>"
 ) -> None:
     """Render ``result`` and print it or write it to ``output``; usage errors exit with 2."""
-    from domosec.cli.output import console
     from domosec.errors import InputError
     from domosec.report.formats import RenderOptions, home_markdown, render
 
     check_output(fmt, output, audience)
     if fmt is FormatName.table and output is None:
+        from domosec.cli.output import console
+
         if audience == "home":
             from rich.markdown import Markdown
 
@@ -342,18 +343,18 @@ def _parse_date(text: str) -> dt.date:
 
 
 def _write_text(text: str, output: Path | None) -> None:
-    from domosec.cli.output import console
+    from domosec.cli.output import say
     from domosec.report.formats import write_atomically
 
     if output is None:
         typer.echo(text, nl=False)
     else:
         write_atomically(output, text)
-        console.print(f"wrote {output}", style="dim", markup=False)
+        say(f"wrote {output}", style="dim")
 
 
 def _write_bytes(payload: bytes, output: Path | None) -> None:
-    from domosec.cli.output import console
+    from domosec.cli.output import say
     from domosec.report.formats import write_atomically
 
     if output is None:
@@ -362,7 +363,7 @@ def _write_bytes(payload: bytes, output: Path | None) -> None:
         sys.stdout.buffer.flush()
     else:
         write_atomically(output, payload)
-        console.print(f"wrote {output}", style="dim", markup=False)
+        say(f"wrote {output}", style="dim")
 
 
 def _at(d: Diagnostic, source: str) -> Diagnostic:
@@ -372,7 +373,7 @@ def _at(d: Diagnostic, source: str) -> Diagnostic:
 
 
 def _usage(message: str) -> NoReturn:
-    from domosec.cli.output import errors
+    from domosec.cli.output import say
 
-    errors.print(f"domosec: error: {message}", markup=False)
+    say(f"domosec: error: {message}", err=True)
     raise typer.Exit(2)

@@ -6,10 +6,9 @@ import datetime as dt
 import decimal
 import hashlib
 import os
-import queue
 import re
+import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
 from domosec.catalog.load import Catalogue, load_catalogue
 from domosec.engine import inventory
-from domosec.engine.database import Database, Rows, run_query
+from domosec.engine.database import Database, QueryClock, Rows
 from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
@@ -27,7 +26,7 @@ from domosec.engine.soa import applicability, statement_of_applicability
 from domosec.errors import Diagnostic, InputError, RuleError
 from domosec.model.elements import SystemModel
 from domosec.model.load import LoadedModel
-from domosec.model.normalise import normalise
+from domosec.model.normalise import normalise_rows
 
 CONTEXT_COLUMNS = ("is_safety_actuator", "in_private_zone", "is_internet_exposed", "handles_sensitive_data")
 
@@ -52,28 +51,45 @@ def finding_id(key: str) -> str:
 
 
 def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | duckdb.Error]:
-    """Each rule's result table (or its error), in rule order; queries run on parallel cursors."""
+    """Each rule's result table (or its error), in rule order.
+
+    A worker thread per cursor takes the next rule until none is left (DuckDB releases the GIL
+    while it plans and runs a query, so the cursors work in parallel).
+    """
     workers = max(1, min(len(rules), os.cpu_count() or 1, 4))
     cursors = db.cursors(workers)
-    slots = queue.SimpleQueue[duckdb.DuckDBPyConnection]()
-    for cursor in cursors:
-        slots.put(cursor)
+    results: list[Rows | duckdb.Error | None] = [None] * len(rules)
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    indices = iter(range(len(rules)))
 
-    def one(lr: LoadedRule) -> Rows | duckdb.Error:
-        cursor = slots.get()
+    def work(cursor: duckdb.DuckDBPyConnection, clock: QueryClock) -> None:
         try:
-            return run_query(cursor, lr.rule.query)
-        except duckdb.Error as exc:
-            return exc
-        finally:
-            slots.put(cursor)
+            while True:
+                with lock:
+                    index = next(indices, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = clock.query(cursor, rules[index].rule.query)
+                except duckdb.Error as exc:
+                    results[index] = exc
+        except BaseException as exc:  # raised again in the calling thread
+            failures.append(exc)
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, rules))
+        with QueryClock() as clock:
+            threads = [threading.Thread(target=work, args=(cursor, clock), name="domosec-rules") for cursor in cursors]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
     finally:
         for cursor in cursors:
             cursor.close()
+    if failures:
+        raise failures[0]
+    return [result for result in results if result is not None]
 
 
 def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
@@ -163,7 +179,7 @@ def assess(
     as_of = as_of or dt.date.today()
     _check_unique_homes(models)
     by_home = {m.model.system.id: m for m in models}
-    db = Database(normalise([(m.model, m.file) for m in models], cat), as_of=as_of)
+    db = Database(normalise_rows([(m.model, m.file) for m in models], cat), as_of=as_of)
     try:
         raw = run_rules(db, rules)
         context = _asset_context(db)

@@ -1,48 +1,62 @@
-"""Normalise system models into the Arrow tables of :mod:`domosec.model.tables`.
+"""Normalise system models into the tables of :mod:`domosec.model.tables`.
 
 One model gives one ``home_id``; many models (a fleet) give the same tables with many homes.
+:func:`normalise_rows` gives plain rows (what the single-model path loads into DuckDB, without
+pyarrow); :func:`normalise` gives Arrow tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from domosec.catalog.load import Catalogue, load_catalogue
 from domosec.model import elements as el
 from domosec.model import parts
 from domosec.model.tables import SPECS, flat_values
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 WIRED_KINDS = frozenset({"ethernet", "powerline", "wan"})
 LEAVES_HOME_KINDS = frozenset({"wan", "cellular"})
+
+TableRows = dict[str, list[list[Any]]]
+"""Each table's rows, every row a list of values in the order of the table's columns."""
 
 
 class _Rows:
     def __init__(self) -> None:
-        self.rows: dict[str, list[list[Any]]] = {name: [] for name in SPECS}
+        self.rows: TableRows = {name: [] for name in SPECS}
 
     def add(self, table: str, row: list[Any]) -> None:
         self.rows[table].append(row)
 
-    def tables(self) -> dict[str, pa.Table]:
-        out: dict[str, pa.Table] = {}
-        for name, spec in SPECS.items():
-            schema = spec.schema()
-            rows = self.rows[name]
-            columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-            out[name] = pa.table([pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
-        return out
 
-
-def normalise(models: Iterable[tuple[el.SystemModel, str]], catalogue: Catalogue | None = None) -> dict[str, pa.Table]:
-    """Tables for ``(model, source_file)`` pairs, in the order given."""
+def normalise_rows(models: Iterable[tuple[el.SystemModel, str]], catalogue: Catalogue | None = None) -> TableRows:
+    """The rows of every table for ``(model, source_file)`` pairs, in the order given."""
     cat = catalogue or load_catalogue()
     rows = _Rows()
     for model, source_file in models:
         _add_model(rows, model, source_file, cat)
-    return rows.tables()
+    return rows.rows
+
+
+def normalise(models: Iterable[tuple[el.SystemModel, str]], catalogue: Catalogue | None = None) -> dict[str, pa.Table]:
+    """Arrow tables for ``(model, source_file)`` pairs, in the order given."""
+    return arrow_tables(normalise_rows(models, catalogue))
+
+
+def arrow_tables(rows: TableRows) -> dict[str, pa.Table]:
+    import pyarrow as pa
+
+    out: dict[str, pa.Table] = {}
+    for name, spec in SPECS.items():
+        schema = spec.schema()
+        table_rows = rows[name]
+        columns: list[Any] = list(zip(*table_rows, strict=True)) if table_rows else [[] for _ in schema]
+        out[name] = pa.table([pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
+    return out
 
 
 def _flat(obj: Any, cls: type[Any]) -> list[Any]:

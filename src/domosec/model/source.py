@@ -124,16 +124,20 @@ def _error(name: str, pos: Position | None, code: str, message: str, hint: str =
     return ModelError([Diagnostic.at(name, pos, code, message, hint=hint)])
 
 
-@dataclass
 class _Frame:
-    container: dict[Any, Any] | list[Any]
-    path: Path_
-    anchor: str | None
-    start_count: int
-    pending_key: Any = None
-    pending_key_pos: Position | None = None
-    has_key: bool = False
-    is_list: bool = False
+    """A mapping or sequence being built, with the key waiting for its value."""
+
+    __slots__ = ("anchor", "container", "has_key", "is_list", "path", "pending_key", "pending_key_pos", "start_count")
+
+    def __init__(self, container: dict[Any, Any] | list[Any], path: Path_, anchor: str | None, start_count: int, is_list: bool) -> None:
+        self.container = container
+        self.path = path
+        self.anchor = anchor
+        self.start_count = start_count
+        self.is_list = is_list
+        self.pending_key: Any = None
+        self.pending_key_pos: Position | None = None
+        self.has_key = False
 
 
 class _Builder:
@@ -144,13 +148,22 @@ class _Builder:
         self.count = 0
 
     def build(self, text: str) -> SourceDocument:
-        from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
         from ruamel.yaml.reader import ReaderError
 
-        events = YAML(typ="safe", pure=False).parse(text)
         try:
-            self._consume(events)
+            c_parser = _c_parser_class()
+            if c_parser is not None:
+                # The C parser's events, fetched one by one (a generator around it costs a fifth of the parse).
+                parser = c_parser(text)
+                try:
+                    self._consume(parser.get_event)
+                finally:
+                    parser.dispose()
+            else:
+                from ruamel.yaml import YAML
+
+                self._consume(YAML(typ="safe", pure=False).parse(text).__next__)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             pos = (mark.line + 1, mark.column + 1) if mark else None
@@ -165,47 +178,83 @@ class _Builder:
             raise _error(self.name, None, "syntax", f"invalid YAML: {' '.join(str(exc).split())}") from None
         return self.doc
 
-    def _consume(self, events: Any) -> None:
+    def _consume(self, next_event: Any) -> None:
+        """Build the document from the event stream; the common events are handled inline, for speed."""
         from ruamel.yaml import events as ev
 
         stack: list[_Frame] = []
         positions = self.doc.positions
         key_positions = self.doc.key_positions
+        anchors = self.anchors
         documents = 0
-        scalar_event, mapping_start = ev.ScalarEvent, ev.MappingStartEvent
+        scalar_event, mapping_start, sequence_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
-        skipped = (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)
-        for event in events:
+        special_words = _SPECIAL_WORDS
+        top: _Frame | None = None
+        while True:
+            event = next_event()
             kind = type(event)
             if kind is scalar_event:
-                # The common case, kept inline: a scalar key or value inside a container.
                 mark = event.start_mark
                 pos = (mark.line + 1, mark.column + 1)
                 self.count += 1
                 if self.count > MAX_EXPANDED_NODES:
                     self._grow(0, pos)
                 tag = event.tag
-                if tag and not tag.startswith(_STD_TAGS) and tag != "!":
-                    raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
-                value = _resolve(event.value, event.implicit, tag)
-                if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
-                top = stack[-1] if stack else None
-                if top is None or top.is_list or not top.has_key:
-                    self._attach(stack, value, None, pos)
+                raw = event.value
+                if tag is None and raw[:1].isalpha() and raw not in special_words:
+                    value: Any = raw
                 else:
+                    if tag and not tag.startswith(_STD_TAGS) and tag != "!":
+                        raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
+                    value = _resolve(raw, event.implicit, tag)
+                if event.anchor:
+                    anchors[event.anchor] = (value, 1)
+                if top is None:
+                    self._attach(stack, value, None, pos)
+                elif top.is_list:
+                    items: list[Any] = top.container  # type: ignore[assignment]
+                    positions[(*top.path, len(items))] = pos
+                    items.append(value)
+                elif top.has_key:
                     child = (*top.path, top.pending_key)
                     positions[child] = pos
                     if top.pending_key_pos is not None:
                         key_positions[child] = top.pending_key_pos
                     top.container[top.pending_key] = value
                     top.has_key = False
+                else:
+                    key = value if isinstance(value, str) else str(value) if value is not None else "null"
+                    if key in top.container:
+                        raise _error(self.name, pos, "duplicate-key", f"the key '{key}' appears twice in the same mapping")
+                    top.pending_key, top.pending_key_pos, top.has_key = key, pos, True
                 continue
             if kind in ends:
                 frame = stack.pop()
+                top = stack[-1] if stack else None
                 if frame.anchor:
-                    self.anchors[frame.anchor] = (frame.container, self.count - frame.start_count)
+                    anchors[frame.anchor] = (frame.container, self.count - frame.start_count)
                 self._attach(stack, frame.container, frame.path, None)
+                continue
+            if kind is mapping_start or kind is sequence_start:
+                pos = _mark(event)
+                self._grow(1, pos)
+                tag = event.tag
+                if tag and not tag.startswith(_STD_TAGS) and tag != "!":
+                    raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
+                container: dict[Any, Any] | list[Any] = {} if kind is mapping_start else []
+                path = self._child_path(stack, pos)
+                if len(stack) >= MAX_DEPTH:
+                    raise _error(self.name, pos, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
+                positions[path] = pos
+                top = _Frame(container, path, event.anchor, self.count - 1, kind is not mapping_start)
+                stack.append(top)
+                continue
+            if kind is ev.AliasEvent:
+                pos = _mark(event)
+                value, size = self._alias(event, pos)
+                self._grow(size, pos)
+                self._attach(stack, value, None, pos)
                 continue
             if kind is ev.DocumentStartEvent:
                 documents += 1
@@ -214,28 +263,12 @@ class _Builder:
                         self.name, _mark(event), "multiple-documents", "the file holds more than one YAML document; a model is one document"
                     )
                 continue
-            if kind is ev.StreamEndEvent and documents == 0:
-                raise _error(
-                    self.name, None, "empty-document", "the file holds only comments; expected a model with at least a 'system' section"
-                )
-            if kind in skipped:
-                continue
-            pos = _mark(event)
-            if kind is ev.AliasEvent:
-                value, size = self._alias(event, pos)
-                self._grow(size, pos)
-                self._attach(stack, value, None, pos)
-                continue
-            self._grow(1, pos)
-            tag = getattr(event, "tag", None)
-            if tag and not tag.startswith(_STD_TAGS) and tag != "!":
-                raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
-            container: dict[Any, Any] | list[Any] = {} if kind is mapping_start else []
-            path = self._child_path(stack, pos)
-            if len(stack) >= MAX_DEPTH:
-                raise _error(self.name, pos, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
-            positions[path] = pos
-            stack.append(_Frame(container, path, event.anchor, self.count - 1, is_list=kind is not mapping_start))
+            if kind is ev.StreamEndEvent:
+                if documents == 0:
+                    raise _error(
+                        self.name, None, "empty-document", "the file holds only comments; expected a model with at least a 'system' section"
+                    )
+                return
 
     def _alias(self, event: Any, pos: Position) -> tuple[Any, int]:
         if event.anchor not in self.anchors:
@@ -290,6 +323,15 @@ class _Builder:
             self.doc.key_positions[child] = top.pending_key_pos
         top.container[key] = value
         top.has_key = False
+
+
+def _c_parser_class() -> Any:
+    """ruamel's C parser (libyaml), or None without ``ruamel.yaml.clib`` (then ruamel's Python parser is used)."""
+    try:
+        from ruamel.yaml import cyaml
+    except ImportError:
+        return None
+    return getattr(cyaml, "CParser", None)
 
 
 def _mark(event: Any) -> Position:

@@ -16,21 +16,43 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
 from pydantic import BaseModel
 
 from domosec.model import elements as el
 from domosec.model import parts
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 REFERENCE_FIELDS = frozenset({"zone", "gateway", "source", "target"})
+
+# Column types by their Arrow names, so that the single-model path needs no pyarrow (its import costs ~0.08 s).
+STRING, BOOL, INT64, FLOAT64, DATE = "string", "bool", "int64", "double", "date32[day]"
+SQL_TYPES = {STRING: "varchar", BOOL: "boolean", INT64: "bigint", FLOAT64: "double", DATE: "date"}
+
+
+def arrow_type(kind: str | pa.DataType) -> pa.DataType:
+    """The Arrow type of a column type."""
+    import pyarrow as pa
+
+    if isinstance(kind, pa.DataType):
+        return kind
+    return {STRING: pa.string(), BOOL: pa.bool_(), INT64: pa.int64(), FLOAT64: pa.float64(), DATE: pa.date32()}[kind]
+
+
+def sql_type(kind: str | pa.DataType) -> str:
+    """The DuckDB (and Spark) SQL type of a column type."""
+    return SQL_TYPES[str(kind)]
 
 
 @dataclass(frozen=True)
 class Column:
+    """A column; its type is one of the type names above, or an Arrow type (whose ``str`` is the same name)."""
+
     name: str
-    type: pa.DataType
+    type: str | pa.DataType
     description: str = ""
     derived: bool = False
 
@@ -46,32 +68,34 @@ class TableSpec:
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
-        return (Column("home_id", pa.string(), "The home (system.id) the row belongs to."), *self.keys, *self.columns)
+        return (Column("home_id", STRING, "The home (system.id) the row belongs to."), *self.keys, *self.columns)
 
     def schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.type) for c in self.all_columns])
+        import pyarrow as pa
+
+        return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in self.all_columns])
 
 
-def _arrow_type(annotation: Any) -> pa.DataType | None:
+def _column_type(annotation: Any) -> str | None:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _arrow_type(inner[0]) if len(inner) == 1 else None
+        return _column_type(inner[0]) if len(inner) == 1 else None
     if origin is typing.Annotated:
-        return _arrow_type(typing.get_args(annotation)[0])
+        return _column_type(typing.get_args(annotation)[0])
     if origin is Literal:
         values = typing.get_args(annotation)
-        return pa.int64() if all(isinstance(v, int) for v in values) else pa.string()
+        return INT64 if all(isinstance(v, int) for v in values) else STRING
     if annotation is bool:
-        return pa.bool_()
+        return BOOL
     if annotation is int:
-        return pa.int64()
+        return INT64
     if annotation is float:
-        return pa.float64()
+        return FLOAT64
     if annotation is str:
-        return pa.string()
+        return STRING
     if annotation is dt.date:
-        return pa.date32()
+        return DATE
     return None
 
 
@@ -92,10 +116,10 @@ def flat_columns(cls: type[BaseModel], prefix: str = "", id_name: str = "") -> l
         annotation = info.annotation
         if name == "id":
             if id_name:
-                cols.append(Column(id_name, pa.string(), info.description or ""))
+                cols.append(Column(id_name, STRING, info.description or ""))
             continue
         if name == "provenance":
-            cols.append(Column(f"{prefix}provenance", pa.string(), "Where the fact came from: declared, imported, observed or derived."))
+            cols.append(Column(f"{prefix}provenance", STRING, "Where the fact came from: declared, imported, observed or derived."))
             continue
         if typing.get_origin(annotation) is list:
             continue
@@ -103,11 +127,11 @@ def flat_columns(cls: type[BaseModel], prefix: str = "", id_name: str = "") -> l
         if nested is not None:
             cols.extend(flat_columns(nested, f"{prefix}{name}_"))
             continue
-        arrow = _arrow_type(annotation)
-        if arrow is None:
+        kind = _column_type(annotation)
+        if kind is None:
             raise TypeError(f"no column type for {cls.__name__}.{name}")
         column = f"{prefix}{name}_id" if name in REFERENCE_FIELDS and not prefix else f"{prefix}{name}"
-        cols.append(Column(column, arrow, info.description or ""))
+        cols.append(Column(column, kind, info.description or ""))
     return cols
 
 
@@ -135,11 +159,11 @@ def flat_values(obj: BaseModel | None, cls: type[BaseModel], out: list[Any]) -> 
             out.append(value)
 
 
-def _c(name: str, kind: pa.DataType, description: str, derived: bool = False) -> Column:
+def _c(name: str, kind: str, description: str, derived: bool = False) -> Column:
     return Column(name, kind, description, derived)
 
 
-S, B, N = pa.string(), pa.bool_(), pa.int64()
+S, B, N = STRING, BOOL, INT64
 
 ASSET_KEYS = (
     _c("asset_kind", S, "gateway, device or service: the kind of element the row belongs to."),

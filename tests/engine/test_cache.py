@@ -1,0 +1,96 @@
+"""The parse cache of the catalogue and the rules: a hit is never stale, and it can be turned off."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domosec import cache
+from domosec.catalog.load import load_catalogue
+from domosec.engine.ruleset import builtin_rules_dir, load_rules
+
+CATALOGUE_DATA = Path(__file__).resolve().parents[2] / "src" / "domosec" / "catalog" / "data"
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("DOMOSEC_CACHE_DIR", str(directory))
+    load_catalogue.cache_clear()
+    yield directory
+    load_catalogue.cache_clear()
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    """A copy of one built-in rule as a rule pack."""
+    directory = tmp_path / "pack"
+    directory.mkdir()
+    source = next(builtin_rules_dir().glob("6.2.3-devices/DEV-S01-*.yaml"))
+    shutil.copy(source, directory / source.name)
+    return directory / source.name
+
+
+def _pack_rule_title(pack: Path) -> str:
+    return next(r.rule.title for r in load_rules([pack.parent], include_builtin=False))
+
+
+def test_a_changed_rule_file_is_picked_up(cache_dir: Path, pack: Path) -> None:
+    first = _pack_rule_title(pack)
+    assert list(cache_dir.glob("rule-*.json")), "the checked rule was cached"
+    assert _pack_rule_title(pack) == first  # served from the cache
+    pack.write_text(pack.read_text(encoding="utf-8").replace(f"title: {first}", "title: A title changed after caching"), encoding="utf-8")
+    assert _pack_rule_title(pack) == "A title changed after caching"
+
+
+def test_a_changed_rule_query_is_checked_again(cache_dir: Path, pack: Path) -> None:
+    from domosec.errors import RuleError
+
+    _pack_rule_title(pack)
+    text = pack.read_text(encoding="utf-8")
+    pack.write_text(text.replace("from credentials as cred", "from read_csv('/etc/passwd') as cred", 1), encoding="utf-8")
+    with pytest.raises(RuleError, match="read_csv"):
+        load_rules([pack.parent], include_builtin=False)
+
+
+def test_a_changed_catalogue_file_is_picked_up(cache_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE_DATA, data)
+    before = load_catalogue(str(data))
+    assert list(cache_dir.glob("catalogue-*.json")), "the parsed catalogue was cached"
+    item = next(iter(before.data_categories.values()))
+    source = next(p for p in sorted(data.glob("*.yaml")) if f"id: {item.id}\n" in p.read_text(encoding="utf-8"))
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace(f"title: {item.title}", "title: Retitled after caching", 1), encoding="utf-8")
+    load_catalogue.cache_clear()
+    assert load_catalogue(str(data)).data_categories[item.id].title == "Retitled after caching"
+
+
+def test_another_domosec_version_does_not_share_entries(cache_dir: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _pack_rule_title(pack)
+    entries = set(cache_dir.glob("rule-*.json"))
+    monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+    _pack_rule_title(pack)
+    assert set(cache_dir.glob("rule-*.json")) > entries
+
+
+def test_a_damaged_entry_is_ignored(cache_dir: Path, pack: Path) -> None:
+    title = _pack_rule_title(pack)
+    for entry in cache_dir.glob("rule-*.json"):
+        entry.write_text("{not json", encoding="utf-8")
+    assert _pack_rule_title(pack) == title
+
+
+def test_off_disables_the_cache(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOMOSEC_CACHE_DIR", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.cache_dir() is None
+    _pack_rule_title(pack)
+    load_catalogue.cache_clear()
+    load_catalogue(str(CATALOGUE_DATA))
+    load_catalogue.cache_clear()
+    assert not (tmp_path / "xdg").exists() and not (tmp_path / "home").exists()
