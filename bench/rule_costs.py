@@ -1,0 +1,138 @@
+"""What each rule query costs over a fleet batch, and proof that a rewrite of a rule finds the same rows.
+
+Two fleets are built in ``--workdir`` on first use: a generated one (``--homes``, seed 1, one part per
+5,000 homes) and one home per rule example and example model (every ``.fail.yaml``/``.pass.yaml`` and
+``examples/*.yaml``, so every rule has rows to compare). Every rule runs over each batch as the fleet
+engine runs it (one DuckDB thread, after the engine views); the time is the minimum of ``--repeat``
+runs on the generated fleet, summed over its batches.
+
+    # before rewriting rules: keep every rule's rows and times
+    .venv/bin/python bench/rule_costs.py snapshot BASELINE_DIR [RULE_ID ...]
+    # after: the same rows? (exit 1 if any rule differs) and the times before -> after
+    .venv/bin/python bench/rule_costs.py compare BASELINE_DIR [RULE_ID ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from domosec.catalog.load import load_catalogue
+from domosec.engine.database import Database
+from domosec.engine.ruleset import builtin_rules_dir, load_rules
+from domosec.engine.scoring import Matrix
+from domosec.fleet.engine import RulePlan
+from domosec.fleet.source import open_batch, plan_batches
+from domosec.fleet.validate import check_queries
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2026, 11, 23)
+
+
+def domosec(*args: str) -> None:
+    subprocess.run([str(Path(sys.executable).with_name("domosec")), *args], check=True, capture_output=True)
+
+
+def build_fleets(workdir: Path, homes: int) -> tuple[Path, Path]:
+    generated = workdir / f"generated-{homes}"
+    if not (generated / "homes").is_dir():
+        domosec("fleet", "generate", "--homes", str(homes), "--seed", "1", "-o", str(generated))
+    examples = workdir / "examples"
+    if not (examples / "homes").is_dir():
+        rules_dir = builtin_rules_dir()
+        files = [
+            *sorted(rules_dir.rglob("*.fail.yaml")),
+            *sorted(rules_dir.rglob("*.pass.yaml")),
+            *sorted((ROOT / "examples").glob("*.yaml")),
+        ]
+        lines = []
+        for file in files:
+            doc = YAML(typ="safe").load(file.read_text(encoding="utf-8"))
+            # Named after the file (rule IDs and example names are unique), so adding an example renames no other home.
+            doc["system"]["id"] = "ex-" + file.name.removesuffix(".yaml").replace(".", "-")
+            lines.append(json.dumps(doc, default=str))
+        jsonl = workdir / "examples.jsonl"
+        jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        domosec("fleet", "export", str(jsonl), "-o", str(examples))
+    return generated, examples
+
+
+def run(fleets: list[tuple[Path, bool]], ids: list[str], repeat: int) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Each rule's rows (as sorted JSON lines) over every fleet, and its time over the timed ones."""
+    cat = load_catalogue()
+    rules = [lr for lr in load_rules() if not ids or lr.rule.id in ids]
+    missing = sorted(set(ids) - {lr.rule.id for lr in rules})
+    if missing:
+        sys.exit(f"no such rule: {', '.join(missing)}")
+    plan = RulePlan(rules, Matrix(), cat)
+    queries = check_queries(cat)
+    rows: dict[str, list[str]] = {lr.rule.id: [] for lr in rules}
+    seconds: dict[str, float] = dict.fromkeys(rows, 0.0)
+    for fleet, timed in fleets:
+        for batch in plan_batches(fleet):
+            con = open_batch(batch, cat, queries).con
+            for name, table in plan.rule_tables().items():
+                con.register(f"_arrow_{name}", table)
+                con.execute(f"create table {name} as select * from _arrow_{name}")
+            Database.from_connection(con, as_of=AS_OF)
+            for lr in rules:
+                best = float("inf")
+                for _ in range(repeat if timed else 1):
+                    start = time.perf_counter()
+                    con.execute(f"create or replace temp table _rule_rows as {lr.rule.query}")
+                    best = min(best, time.perf_counter() - start)
+                if timed:
+                    seconds[lr.rule.id] += best
+                cursor = con.execute("select * from _rule_rows")
+                columns = [d[0] for d in cursor.description or []]
+                rows[lr.rule.id] += [
+                    json.dumps(dict(zip(columns, row, strict=True)), default=str, sort_keys=True) for row in cursor.fetchall()
+                ]
+            con.close()
+    return {k: sorted(v) for k, v in rows.items()}, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["snapshot", "compare"])
+    parser.add_argument("baseline", type=Path, help="folder for each rule's rows and time")
+    parser.add_argument("rules", nargs="*", help="rule IDs (default: every built-in rule)")
+    parser.add_argument("--homes", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(".bench-rule-costs"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    generated, examples = build_fleets(args.workdir, args.homes)
+    rows, seconds = run([(generated, True), (examples, False)], args.rules, args.repeat)
+    args.baseline.mkdir(parents=True, exist_ok=True)
+    differ = 0
+    for rule_id in sorted(rows, key=lambda r: -seconds[r]):
+        rows_file, time_file = args.baseline / f"{rule_id}.jsonl", args.baseline / f"{rule_id}.seconds"
+        if args.mode == "snapshot":
+            rows_file.write_text("\n".join(rows[rule_id]), encoding="utf-8")
+            time_file.write_text(f"{seconds[rule_id]}\n", encoding="utf-8")
+            print(f"{rule_id:<10} {seconds[rule_id] * 1000:8.1f} ms  {len(rows[rule_id]):>8,} rows")
+            continue
+        text = rows_file.read_text(encoding="utf-8") if rows_file.exists() else None
+        before = text.split("\n") if text else []
+        same = text is not None and before == rows[rule_id]
+        differ += not same
+        was = float(time_file.read_text(encoding="utf-8")) * 1000 if time_file.exists() else float("nan")
+        verdict = "same rows" if same else "DIFFERENT"
+        print(f"{rule_id:<10} {verdict:<9} {len(rows[rule_id]):>8,} rows  {was:8.1f} -> {seconds[rule_id] * 1000:8.1f} ms")
+        if not same and text is not None:
+            print("  only now:     ", sorted(set(rows[rule_id]) - set(before))[:3])
+            print("  only before:  ", sorted(set(before) - set(rows[rule_id]))[:3])
+    print(f"total {sum(seconds.values()) * 1000:.1f} ms over {args.homes:,} generated homes")
+    sys.exit(1 if differ else 0)
+
+
+if __name__ == "__main__":
+    main()
