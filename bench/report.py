@@ -21,7 +21,6 @@ import math
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from assess import generate  # bench/assess.py, beside this file
+from assess import generate, time_runs  # bench/assess.py, beside this file
 
 from domosec.engine.assess import assess
 from domosec.engine.ruleset import load_rules
@@ -60,16 +59,7 @@ def median_time(action: Callable[[], object], runs: int) -> tuple[float, float]:
 def cli_run(model: Path, out: Path, runs: int) -> tuple[float, float, float]:
     """Median wall and CPU seconds of the whole `domosec assess … --format html` process, and the peak RSS (MB) so far."""
     cmd = [sys.executable, "-m", "domosec", "assess", str(model), "--format", "html", "-o", str(out), "--as-of", DAY.isoformat()]
-    wall, cpu = [], []
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wall.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    wall, cpu = time_runs(cmd, runs)
     return statistics.median(wall), statistics.median(cpu), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
