@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from domosec.cli.report_cmds import AudienceName, AudienceOption, FailOn, FormatOption, OutputOption
+from domosec.cli.report_cmds import AudienceName, AudienceOption, ControlsOption, FailOn, FormatOption, OutputOption
 
 
 def assess(
@@ -16,9 +16,7 @@ def assess(
     output_format: FormatOption = None,
     output: OutputOption = None,
     audience: AudienceOption = AudienceName.expert,
-    controls: Annotated[
-        bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")
-    ] = False,
+    controls: ControlsOption = False,
     fail_on: Annotated[
         FailOn, typer.Option(help="Exit with 1 when a finding that is not accepted is at or above this level.", rich_help_panel="Scoring")
     ] = FailOn.none,

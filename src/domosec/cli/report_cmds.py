@@ -56,6 +56,9 @@ AudienceOption = Annotated[
     AudienceName,
     typer.Option(help="Who reads it: expert, or home for the plain-language householder summary.", rich_help_panel="Output"),
 ]
+ControlsOption = Annotated[
+    bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")
+]
 
 
 def report(
@@ -63,9 +66,7 @@ def report(
     output_format: FormatOption = None,
     output: OutputOption = None,
     audience: AudienceOption = AudienceName.expert,
-    controls: Annotated[
-        bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")
-    ] = False,
+    controls: ControlsOption = False,
 ) -> None:
     """Render a saved assessment as table, JSON, Markdown, HTML, PDF, SARIF, CSV or OSCAL.
 
