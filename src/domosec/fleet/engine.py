@@ -91,13 +91,6 @@ class RulePlan:
             "fleet_rule_controls": pa.table(
                 {"rule_id": [r.id for r in rules for _ in r.mitigated_by], "control_id": [c for r in rules for c in r.mitigated_by]}
             ),
-            "fleet_levels": pa.table(
-                {
-                    "likelihood": pa.array([li + 1 for li in range(5) for _ in range(5)], pa.int32()),
-                    "impact": pa.array([ii + 1 for _ in range(5) for ii in range(5)], pa.int32()),
-                    "level": [self.matrix.levels[li][ii] for li in range(5) for ii in range(5)],
-                }
-            ),
         }
 
 
@@ -252,9 +245,9 @@ def _rating_sql(matrix: Matrix) -> str:
     boost_l = " + ".join(f"case when {c} then {f.likelihood} else 0 end" for _, f, c in chosen) or "0"
     boost_i = " + ".join(f"case when {c} then {f.impact} else 0 end" for _, f, c in chosen) or "0"
     names = ", ".join(f"case when {c} then '{n}' end" for n, _, c in chosen)
-    factor_list = (
-        f"coalesce(string_split(nullif(concat_ws(',', {names}), ''), ','), cast([] as varchar[]))" if chosen else "cast([] as varchar[])"
-    )
+    factor_list = f"list_filter(list_value({names}), lambda name: name is not null)" if chosen else "cast([] as varchar[])"
+    # The matrix as one list literal, indexed by (likelihood - 1) * 5 + impact: a lookup instead of a join per row.
+    levels = "[" + ", ".join(f"'{level}'" for row in matrix.levels for level in row) + "]"
     return f"""
 with ctx as (
   select home_id, asset_id, bool_or(is_safety_actuator) as is_safety_actuator, bool_or(in_private_zone) as in_private_zone,
@@ -278,11 +271,13 @@ acceptance as (
   join accepted_risks as ar on ar.home_id = raw.home_id and ar.rule = raw.rule_id and (ar.asset = '*' or ar.asset = raw.asset_id)
   group by all
 ),
+-- A planned control lowers every finding of the rules it mitigates in that home: counted per home and rule, from
+-- the few planned controls, not per finding.
 planned as (
-  select raw.rule_id, raw.home_id, raw.asset_id, raw.detail_key, least(2, count(*)) as reduction
-  from fleet_raw as raw
-  join fleet_rule_controls as rc on rc.rule_id = raw.rule_id
-  join controls as c on c.home_id = raw.home_id and c.control_id = rc.control_id and c.status = 'planned'
+  select c.home_id, rc.rule_id, least(2, count(*)) as reduction
+  from controls as c
+  join fleet_rule_controls as rc on rc.control_id = c.control_id
+  where c.status = 'planned'
   group by all
 ),
 treated as (
@@ -298,19 +293,16 @@ treated as (
   from rated as r
   left join acceptance as acc
     on acc.rule_id = r.rule_id and acc.home_id = r.home_id and acc.asset_id = r.asset_id and acc.detail_key = r.detail_key
-  left join planned as pl
-    on pl.rule_id = r.rule_id and pl.home_id = r.home_id and pl.asset_id = r.asset_id and pl.detail_key = r.detail_key
+  left join planned as pl on pl.rule_id = r.rule_id and pl.home_id = r.home_id
 )
 select
   t.home_id, substr(sha256(t.key), 1, 16) as finding_id, t.key, t.rule_id, t.asset_kind, t.asset_id, t.reason, t.explain, t.dimension,
-  t.likelihood, t.impact, t.likelihood * t.impact as score, lv.level, t.factors,
-  {_clamp("t.likelihood - t.reduction")} as residual_likelihood, t.impact as residual_impact,
-  {_clamp("t.likelihood - t.reduction")} * t.impact as residual_score, rl.level as residual_level,
+  t.likelihood, t.impact, t.likelihood * t.impact as score, {levels}[(t.likelihood - 1) * 5 + t.impact] as level, t.factors,
+  t.residual_likelihood, t.impact as residual_impact, t.residual_likelihood * t.impact as residual_score,
+  {levels}[(t.residual_likelihood - 1) * 5 + t.impact] as residual_level,
   t.treatment, t.acceptance_expires,
   eq.vendor as asset_vendor, eq.model as asset_model, eq.firmware as asset_firmware
-from treated as t
-join fleet_levels as lv on lv.likelihood = t.likelihood and lv.impact = t.impact
-join fleet_levels as rl on rl.likelihood = {_clamp("t.likelihood - t.reduction")} and rl.impact = t.impact
+from (select *, {_clamp("likelihood - reduction")} as residual_likelihood from treated) as t
 left join equipment as eq on eq.home_id = t.home_id and eq.asset_id = t.asset_id and eq.asset_kind = t.asset_kind
 """
 
@@ -318,8 +310,14 @@ left join equipment as eq on eq.home_id = t.home_id and eq.asset_id = t.asset_id
 def _contradicted_sql(cat: Catalogue) -> str:
     """Per home, the clause-7 items whose declared status the findings or the model contradict (as the SoA decides)."""
     controls = sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id))
-    applies = " union all ".join(
-        f"select home_id, '{c.id}' as control_id, coalesce(({c.applicability.when}), false) as applies from home_context" for c in controls
+    # Each declared status is tested against its own item's condition only: one CASE over the few rows of `controls`,
+    # not every condition over every home. Items the catalogue does not know give no row, as the join below requires.
+    cases = " ".join(f"when '{c.id}' then coalesce(({c.applicability.when}), false)" for c in controls)
+    known = ", ".join(f"'{c.id}'" for c in controls)
+    applies = (
+        f"select hc.home_id, dc.declared_id as control_id, case dc.declared_id {cases} end as applies "
+        f"from (select distinct home_id as declared_home, control_id as declared_id from controls where control_id in ({known})) as dc "
+        "join home_context as hc on hc.home_id = dc.declared_home"
     )
     return f"""
 with applicability as ({applies}),
