@@ -36,6 +36,17 @@ union all
 select svc.home_id, 'service' as element_kind, svc.service_id as element_id, svc.name, coalesce(nullif(svc.name, ''), svc.service_id) as label
 from services as svc;
 
+-- Every data category a flow carries, with the flow's ends and the flow facts rules filter on.
+-- A third of the rules need a flow's content together with its ends; joining flow_data to flows once
+-- per batch here costs less than each of them repeating that join.
+create or replace view flow_contents as
+select
+  fd.home_id, fd.flow_id, fd.category, fd.sensitivity,
+  flow.source_id, flow.source_kind, flow.target_id, flow.target_kind,
+  flow.encrypted, flow.consent, flow.leaves_home
+from flow_data as fd
+join flows as flow on flow.home_id = fd.home_id and flow.flow_id = fd.flow_id;
+
 -- Every asset a finding can name, with the context factors the scoring uses.
 create or replace view asset_context as
 with exposed as (
@@ -60,14 +71,15 @@ sensitive_flows as (
   from flow_data as fd
   where fd.sensitivity in ('high', 'special')
 ),
+-- Both ends of the flows with sensitive content (flow_contents already pairs the content with the ends).
 sensitive_services as (
-  select flow.home_id, flow.target_id as asset_id
-  from flows as flow
-  join sensitive_flows as sf on sf.home_id = flow.home_id and sf.flow_id = flow.flow_id
+  select fc.home_id, fc.target_id as asset_id
+  from flow_contents as fc
+  where fc.sensitivity in ('high', 'special')
   union
-  select flow.home_id, flow.source_id as asset_id
-  from flows as flow
-  join sensitive_flows as sf on sf.home_id = flow.home_id and sf.flow_id = flow.flow_id
+  select fc.home_id, fc.source_id as asset_id
+  from flow_contents as fc
+  where fc.sensitivity in ('high', 'special')
 ),
 safety_devices as (
   select dev.home_id, dev.device_id as asset_id

@@ -10,6 +10,8 @@ VIEW_DOCS = {
     "data_at_rest_retention_days, factory_reset_*, provenance, type ('hub' for gateways) and tier ('high' for gateways).",
     "element_names": "Every element a flow can name (users, gateways, devices and services): element_kind ('user', 'gateway', "
     "'device' or 'service'), element_id, name, and label, the name findings show (the ID when the name is empty).",
+    "flow_contents": "One row per data category a flow carries (flow_data joined to its flow): home_id, flow_id, category, "
+    "sensitivity, and the flow's source_id, source_kind, target_id, target_kind, encrypted, consent and leaves_home.",
     "asset_context": "One row per asset (home, user, zone, network, gateway, device, service, flow) with the context factors "
     "scoring uses: is_safety_actuator, in_private_zone, is_internet_exposed, handles_sensitive_data.",
     "home_context": "One row per home with the facts that decide which clause-7 items apply: is_product, is_deployment, "
