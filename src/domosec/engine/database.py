@@ -159,10 +159,16 @@ class QueryClock:
 
     def query(self, con: duckdb.DuckDBPyConnection, sql: str) -> Rows:
         """Run one read-only query on ``con`` under the clock."""
+        with self.watching(con):
+            return _fetch(con, sql)
+
+    @contextmanager
+    def watching(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Interrupt what ``con`` runs inside this block once it has run past the limit."""
         with self._lock:
             self._running[id(con)] = (con, time.monotonic())
         try:
-            return _fetch(con, sql)
+            yield
         finally:
             with self._lock:
                 del self._running[id(con)]

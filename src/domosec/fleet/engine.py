@@ -11,7 +11,6 @@ the whole batch: each rule's rows go into one table, and one query gives each ro
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from domosec.catalog.load import Catalogue, clause_sort_key
-from domosec.engine.database import Database
+from domosec.engine.database import Database, QueryClock
 from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
@@ -127,8 +126,9 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
             "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
             "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
         )
-        for lr in plan.rules:
-            _run_rule(db, plan, lr)
+        with QueryClock(BATCH_TIME_LIMIT_S) as clock:
+            for lr in plan.rules:
+                _run_rule(db, plan, lr, clock)
         _check_unique(con, plan)
         # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
         # the counts below scan that Arrow table in place.
@@ -160,7 +160,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule) -> None:
+def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule, clock: QueryClock) -> None:
     rule = lr.rule
     try:
         if rule.id not in plan.columns:
@@ -181,13 +181,8 @@ def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule) -> None:
                     )
                 ]
             )
-        timer = threading.Timer(BATCH_TIME_LIMIT_S, db.con.interrupt)
-        timer.daemon = True
-        timer.start()
-        try:
+        with clock.watching(db.con):
             db.con.execute(_insert_sql(rule.id, rule.query, columns))
-        finally:
-            timer.cancel()
     except duckdb.Error as exc:
         text = str(exc).strip()
         message = text.splitlines()[0] if text else type(exc).__name__
