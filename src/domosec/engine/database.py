@@ -19,7 +19,7 @@ from domosec.model.tables import FLOAT64, SPECS, sql_type
 if TYPE_CHECKING:
     import pyarrow as pa
 
-VIEWS = ("equipment", "element_names", "flow_contents", "asset_context", "home_context")
+VIEWS = ("equipment", "element_names", "flow_contents", "asset_context", "service_safety_devices", "home_context")
 PARAM_TABLE = "params"
 RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
 DEFAULT_TIME_LIMIT_S = 30.0

@@ -136,6 +136,39 @@ select
   false as is_safety_actuator, false as in_private_zone, false as is_internet_exposed, false as handles_sensitive_data
 from homes as h;
 
+-- Every safety-relevant device a service exchanges data with, and how: at the other end of one of the
+-- service's flows (reached_through 'flow'), or connected through the gateway at that end ('gateway').
+-- A flow between two services belongs to its source. Four rules weigh or list these devices; finding
+-- them once per batch costs less than each of those rules joining flows, devices and the safety flags.
+-- Defined after asset_context, whose safety flag it reads.
+create or replace view service_safety_devices as
+with service_flows as (
+  select flow.home_id, flow.source_id as service_id, flow.target_id as other_id, flow.target_kind as other_kind
+  from flows as flow
+  where flow.source_kind = 'service'
+  union all
+  select flow.home_id, flow.target_id as service_id, flow.source_id as other_id, flow.source_kind as other_kind
+  from flows as flow
+  where flow.target_kind = 'service'
+    and flow.source_kind <> 'service'
+),
+safety_devices as (
+  select ctx.home_id, ctx.asset_id as device_id
+  from asset_context as ctx
+  where ctx.asset_kind = 'device'
+    and ctx.is_safety_actuator = true
+)
+select sf.home_id, sf.service_id, sf.other_id as device_id, 'flow' as reached_through
+from service_flows as sf
+join safety_devices as sd on sd.home_id = sf.home_id and sd.device_id = sf.other_id
+where sf.other_kind = 'device'
+union
+select sf.home_id, sf.service_id, dev.device_id, 'gateway' as reached_through
+from service_flows as sf
+join devices as dev on dev.home_id = sf.home_id and dev.gateway_id = sf.other_id
+join safety_devices as sd on sd.home_id = dev.home_id and sd.device_id = dev.device_id
+where sf.other_kind = 'gateway';
+
 -- One row per home: the facts that decide which clause-7 items apply.
 create or replace view home_context as
 with user_facts as (

@@ -14,6 +14,9 @@ VIEW_DOCS = {
     "sensitivity, and the flow's source_id, source_kind, target_id, target_kind, encrypted, consent and leaves_home.",
     "asset_context": "One row per asset (home, user, zone, network, gateway, device, service, flow) with the context factors "
     "scoring uses: is_safety_actuator, in_private_zone, is_internet_exposed, handles_sensitive_data.",
+    "service_safety_devices": "Every safety-relevant device a service exchanges data with: home_id, service_id, device_id, and "
+    "reached_through, 'flow' when the device is at the other end of one of the service's flows, 'gateway' when it connects "
+    "through the gateway at that end (a device reached both ways has two rows; a flow between two services belongs to its source).",
     "home_context": "One row per home with the facts that decide which clause-7 items apply: is_product, is_deployment, "
     "has_child_users, has_vulnerable_users, has_guest_users, has_multiple_users, has_child_devices, has_cameras, has_microphones, "
     "has_safety_actuators, has_locks, has_gateway, has_cloud_services, has_content_services, has_voice_services, "
