@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import statistics
@@ -233,7 +234,8 @@ def main() -> None:
             rows.append((size, gen_s, seconds, peak, summary["findings"]["total"]))
             print(
                 f"duckdb {size:>9,} homes: {seconds:8.1f} s  {size / seconds:8,.0f} homes/s  peak RSS {peak / 2**30:5.2f} GiB  "
-                f"{summary['findings']['total']:,} findings  (generation {gen_s:.1f} s)",
+                f"{summary['findings']['total']:,} findings  "
+                + ("(fleet reused from --workdir)" if math.isnan(gen_s) else f"(generation {gen_s:.1f} s)"),
                 flush=True,
             )
             shutil.rmtree(out, ignore_errors=True)
