@@ -7,9 +7,9 @@ and ranges are read from the model classes (so they cannot drift), then come the
 between elements, unique IDs, and the derived columns (which must match the catalogue). A home
 with any problem is rejected with every reason found; the others go on to the rules.
 
-Every query is planned again for each batch (a new connection), and what costs is hashing strings:
-so the checks on one table share one scan, the references to one kind of element share one hash table
-of those elements, and the SQL is kept lean (see the notes on each builder).
+Every query is planned again for each batch (a new connection): so the checks on one table share one scan,
+and the SQL is kept lean (see the notes on each builder). The checks across rows and tables (keys, IDs,
+references) are built in :mod:`domosec.fleet.structure_checks`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import types
 import typing
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import annotated_types
@@ -30,10 +30,11 @@ from pydantic.fields import FieldInfo
 
 from domosec.catalog.load import Catalogue
 from domosec.fleet.layout import FLEET_TABLES
+from domosec.fleet.structure_checks import sql_literal, structure_queries
 from domosec.model import elements as el
 from domosec.model import parts
 from domosec.model.choices import CatalogueChoice
-from domosec.model.normalise import LEAVES_HOME_KINDS, WIRED_KINDS
+from domosec.model.normalise import WIRED_KINDS
 from domosec.model.tables import REFERENCE_FIELDS, _nested_model
 
 ELEMENT_TABLES: dict[str, tuple[type[BaseModel], str]] = {
@@ -143,12 +144,6 @@ def _describe(column: str, info: FieldInfo) -> _Field:
     return _Field(column, nullable, allowed, what, pattern, ge, le)
 
 
-def _lit(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
-
-
 def _field_conditions(f: _Field, path: str = "") -> Iterator[tuple[str, str]]:
     """``(condition, reason)`` pairs, as SQL over one row, for what ``f`` requires.
 
@@ -160,7 +155,11 @@ def _field_conditions(f: _Field, path: str = "") -> Iterator[tuple[str, str]]:
     where = f"{path}.{f.column}: "
 
     def reason(text: str, shown: bool = True) -> str:
-        return f"_label || concat({_lit(where + chr(39))}, {col}, {_lit(chr(39) + text)})" if shown else f"_label || {_lit(where + text)}"
+        return (
+            f"_label || concat({sql_literal(where + chr(39))}, {col}, {sql_literal(chr(39) + text)})"
+            if shown
+            else f"_label || {sql_literal(where + text)}"
+        )
 
     if not f.nullable:
         yield f"{col} is null", reason("is required", shown=False)
@@ -183,8 +182,8 @@ def _not_allowed(col: str, allowed: tuple[Any, ...]) -> str:
     split when planned. The lookup is null for a null value: the caller's condition rules that out first.
     """
     if len(allowed) > 3 and all(isinstance(v, str) and "," not in v for v in allowed):
-        return f"list_position(string_split({_lit(','.join(allowed))}, ','), {col}) is null"
-    return f"{col} not in ({', '.join(_lit(v) for v in allowed)})"
+        return f"list_position(string_split({sql_literal(','.join(allowed))}, ','), {col}) is null"
+    return f"{col} not in ({', '.join(sql_literal(v) for v in allowed)})"
 
 
 def _not_matching(col: str, pattern: str) -> str:
@@ -196,7 +195,7 @@ def _not_matching(col: str, pattern: str) -> str:
     """
     if pattern == ID_PATTERN:
         return f"(strlen({col}) > {_ID_LENGTH} or not regexp_full_match({col}, '[{_ID_FIRST}][{_ID_CHARS}]*'))"
-    return f"not regexp_full_match({col}, {_lit(pattern)})"
+    return f"not regexp_full_match({col}, {sql_literal(pattern)})"
 
 
 def _row_checks(source: str, label: str, conditions: list[tuple[str, str]]) -> str:
@@ -211,289 +210,6 @@ def _row_checks(source: str, label: str, conditions: list[tuple[str, str]]) -> s
     return (
         f"select home_id, reason from (select home_id, unnest(list_value({reasons})) as reason "
         f"from (select *, {label} as _label from {source} where {any_fails})) where reason is not null"
-    )
-
-
-# The elements with an ID, and its column: an ID names one element of its home, whatever its kind.
-ID_COLUMNS: dict[str, str] = {
-    "users": "user_id",
-    "zones": "zone_id",
-    "networks": "network_id",
-    "gateways": "gateway_id",
-    "devices": "device_id",
-    "services": "service_id",
-    "flows": "flow_id",
-}
-# The reason for the rows of a home that has no row in homes, after the table's name.
-STRAY = ": rows for a home that has no row in homes"
-# The parts of an asset, and the kinds of asset that can have them.
-ASSET_TABLES: dict[str, tuple[str, ...]] = {
-    "equipment_networks": ("gateway", "device"),
-    "equipment_data": ("gateway", "device"),
-    "credentials": ("gateway", "device"),
-    "endpoints": ("gateway", "device", "service"),
-}
-
-
-@dataclass(frozen=True)
-class _Reference:
-    """Rows of ``table`` that name an element by ``column``, and the reason when it names none.
-
-    ``reason`` is SQL over ``_id`` (the name), ``_a`` and ``_b`` (two more columns of the row, for the reason).
-    """
-
-    table: str
-    column: str
-    reason: str
-    _: KW_ONLY
-    where: str = "true"
-    a: str = "null"
-    b: str = "null"
-    # Every row of ``table`` names its parent this way (an asset's kind picks the table of its parent).
-    parent: bool = False
-
-
-def _structure_sql(cat: Catalogue) -> list[str]:
-    """Duplicate keys, parents and references, rows of homes missing from homes, and derived columns across tables."""
-    duplicates = []
-    for name, spec in FLEET_TABLES.items():
-        if name in ID_COLUMNS:
-            continue  # see _ids_sql
-        keys = ["home_id", *[c.name for c in spec.keys]]
-        key_text = " || ', ' || ".join(f"coalesce(cast({k} as varchar), 'null')" for k in keys[1:]) or "'home'"
-        duplicates.append(
-            f"select home_id, '{name}: the row ' || {key_text} || ' appears ' || count(*) || ' times' "
-            f"from {name} group by {', '.join(keys)} having count(*) > 1"
-        )
-    out = [" union all ".join(duplicates)]
-    out.append(_ids_sql())
-    out += _reference_sql()
-    out.append(_stray_sql())
-    out += _flows_sql()
-    out.append(_port_forwards_sql())
-    return out
-
-
-def _ids_sql() -> str:
-    """Duplicate elements, IDs used twice in a home, and accepted risks for an asset that is not there.
-
-    One aggregate over every element's ID finds all three: an accepted risk's asset joins the rows with
-    no section, so a group without any element names no asset. Only the (rare) groups that are not a
-    single element are looked at again, to count their rows by section.
-    """
-    ids = " union all ".join(f"select home_id, {col} as id, '{table}' as section from {table}" for table, col in ID_COLUMNS.items())
-    return (
-        f"with ids as not materialized ({ids} union all select home_id, asset, null from accepted_risks where asset <> '*' and asset <> home_id), "
-        "odd as materialized (select home_id, id, count(section) as n from ids group by home_id, id having count(section) <> 1), "
-        "dup as materialized (select i.home_id, i.id, i.section from ids as i semi join (select * from odd where n > 1) as d "
-        "on d.home_id is not distinct from i.home_id and d.id is not distinct from i.id where i.section is not null) "
-        "select home_id, section || ': the row ' || coalesce(id, 'null') || ' appears ' || count(*) || ' times' "
-        "from dup group by home_id, id, section having count(*) > 1 "
-        "union all select home_id, 'the ID ''' || id || ''' is used by ' || string_agg(section, ' and ' order by section) "
-        "|| '; IDs must be unique across the model' from dup where home_id is not null and id is not null group by home_id, id "
-        "union all select r.home_id, 'accepted_risks[' || r.risk_index || '].asset: asset ''' || r.asset || ''' is not defined' "
-        "from accepted_risks as r semi join (select * from odd where n = 0) as u on u.home_id = r.home_id and u.id = r.asset "
-        "where r.asset <> '*' and r.asset <> r.home_id"
-    )
-
-
-def _references() -> dict[str, list[_Reference]]:
-    """Every reference to an element, by the table of the element it must name."""
-
-    def undefined(label: str, what: str) -> str:
-        return f"{label} || ': {what} ''' || _id || ''' is not defined'"
-
-    def missing(child: str, parent: str) -> str:
-        return f"'{child}: {parent}[' || _id || '] does not exist'"
-
-    refs: dict[str, list[_Reference]] = {
-        "zones": [
-            _Reference(
-                "gateways", "zone_id", undefined("'gateways[' || _a || '].zone'", "zone"), where="zone_id is not null", a="gateway_id"
-            ),
-            _Reference("devices", "zone_id", undefined("'devices[' || _a || '].zone'", "zone"), where="zone_id is not null", a="device_id"),
-        ],
-        "gateways": [
-            _Reference(
-                "devices",
-                "gateway_id",
-                undefined("'devices[' || _a || '].gateway'", "gateway"),
-                where="gateway_id is not null",
-                a="device_id",
-            ),
-            _Reference(
-                "networks",
-                "gateway_id",
-                undefined("'networks[' || _a || '].gateway'", "gateway"),
-                where="gateway_id is not null",
-                a="network_id",
-            ),
-            _Reference("port_forwards", "gateway_id", missing("port_forwards", "gateways"), parent=True),
-        ],
-        "networks": [
-            _Reference(
-                "equipment_networks",
-                "network_id",
-                undefined("_a || 's[' || _b || '].networks'", "network"),
-                where="network_id is not null",
-                a="asset_kind",
-                b="asset_id",
-            ),
-            _Reference(
-                "flow_networks",
-                "network_id",
-                undefined("'flows[' || _a || '].via'", "network"),
-                where="network_id is not null",
-                a="flow_id",
-            ),
-        ],
-        "services": [
-            _Reference(
-                "user_services",
-                "service_id",
-                undefined("'users[' || _a || '].services'", "service"),
-                where="service_id is not null",
-                a="user_id",
-            ),
-            _Reference(
-                "service_links",
-                "linked_service_id",
-                undefined("'services[' || _a || '].linked_accounts'", "service"),
-                where="linked_service_id is not null",
-                a="service_id",
-            ),
-            *(
-                _Reference(child, "service_id", missing(child, "services"), parent=True)
-                for child in ("service_sharing", "service_decisions", "service_links")
-            ),
-        ],
-        "users": [_Reference("user_services", "user_id", missing("user_services", "users"), parent=True)],
-        "devices": [
-            _Reference(child, "device_id", missing(child, "devices"), parent=True) for child in ("device_sensors", "device_actuators")
-        ],
-        "flows": [_Reference(child, "flow_id", missing(child, "flows"), parent=True) for child in ("flow_networks", "flow_data")],
-    }
-    for child, kinds in ASSET_TABLES.items():
-        for kind in kinds:
-            reason = f"'{child}: {kind} ''' || _id || ''' does not exist'"
-            refs[f"{kind}s"].append(_Reference(child, "asset_id", reason, where=f"asset_kind = '{kind}'", parent=True))
-    return refs
-
-
-def _reference_sql() -> list[str]:
-    """One anti join per kind of element named, for all the references to it: each table of elements is hashed once.
-
-    A row of a home that has no row in homes names no parent, or has a parent of such a home (see
-    :func:`_stray_sql`): so among the rows that name no parent, those of a home missing from homes are the
-    strays of their table.
-    """
-    out = []
-    for target, refs in _references().items():
-        rows = " union all ".join(
-            f"select home_id, {r.column} as _id, {i} as _ref, {r.a} as _a, {r.b} as _b from {r.table} where {r.where}"
-            for i, r in enumerate(refs)
-        )
-        reasons = " ".join(f"when {i} then {r.reason}" for i, r in enumerate(refs))
-        parents = {i: r.table for i, r in enumerate(refs) if r.parent}
-        strays = " ".join(f"when {i} then {_lit(table + STRAY)}" for i, table in parents.items())
-        query = (
-            f"with r as materialized (select r.home_id, r._ref, case r._ref {reasons} end as reason from ({rows}) as r "
-            f"anti join {target} as t on t.home_id = r.home_id and t.{ID_COLUMNS[target]} = r._id) "
-            "select home_id, reason from r"
-        )
-        if parents:
-            query += (
-                f" union all select home_id, case _ref {strays} end from r anti join homes using (home_id) "
-                f"where _ref in ({', '.join(map(str, parents))})"
-            )
-        out.append(query)
-    # An asset of a kind that has no such parts names nothing.
-    wrong_kind = " union all ".join(
-        f"select home_id, '{child}' as child, '{child}: ' || coalesce(asset_kind, 'null') || ' ''' || asset_id || ''' does not exist' "
-        f"as reason from {child} where asset_kind is null or asset_kind not in ({', '.join(_lit(k) for k in kinds)})"
-        for child, kinds in ASSET_TABLES.items()
-    )
-    out.append(
-        f"with r as materialized ({wrong_kind}) select home_id, reason from r "
-        f"union all select home_id, child || {_lit(STRAY)} from r anti join homes using (home_id)"
-    )
-    return out
-
-
-def _stray_sql() -> str:
-    """Rows of a home that has no row in homes.
-
-    Each table's homes are a few thousand, so the tables whose rows have no parent are reduced to their homes
-    first. A row with a parent shares its parent's home: it is a stray if its parent is one (found here,
-    where the rows of those homes are looked up, a lookup skipped when there are none) or if it names no
-    parent (found with the references, see :func:`_reference_sql`).
-    """
-    children = {r.table for refs in _references().values() for r in refs if r.parent}
-    roots = [name for name in FLEET_TABLES if name != "homes" and name not in children]
-    homes = " union all ".join(f"select '{name}' as name, home_id from (select distinct home_id from {name})" for name in roots)
-    rows = " union all ".join(
-        f"select distinct home_id, {_lit(child + STRAY)} from {child} where home_id in (select home_id from s)"
-        for child in FLEET_TABLES
-        if child in children
-    )
-    return (
-        f"with s as materialized (select name, home_id from ({homes}) anti join homes using (home_id)) "
-        f"select home_id, name || {_lit(STRAY)} from s union all {rows}"
-    )
-
-
-def _flows_sql() -> list[str]:
-    """What the two ends of each flow name, and the flows' derived columns.
-
-    Both ends go through one join with the elements a flow can name, which tells at once whether the end
-    names one and of what kind.
-    """
-    leaves = ", ".join(_lit(k) for k in sorted(LEAVES_HOME_KINDS))
-    named = " union all ".join(
-        f"select home_id, {ID_COLUMNS[t]} as id, '{t[:-1]}' as kind from {t}" for t in ("users", "gateways", "devices", "services")
-    )
-    ends = (
-        "select home_id, flow_id, 0 as _end, source_id as _id, source_kind as _kind from flows "
-        "union all select home_id, flow_id, 1, target_id, target_kind from flows"
-    )
-    return [
-        f"with e as materialized (select e.home_id, e.flow_id, e._end, e._id, e._kind, k.kind as _found, k.home_id is null as _missing "
-        f"from ({ends}) as e left join ({named}) as k on k.home_id = e.home_id and k.id = e._id "
-        "where (e._id is not null and k.home_id is null) or e._kind is distinct from k.kind) "
-        "select home_id, 'flows[' || flow_id || case _end when 0 then '].from' else '].to' end "
-        "|| ': user, gateway, device or service ''' || _id || ''' is not defined' from e where _id is not null and _missing "
-        "union all select home_id, 'flows: the derived column ' || case _end when 0 then 'source' else 'target' end || '_kind of ' "
-        "|| flow_id || ' does not match the element it names' from e where _kind is distinct from _found",
-        "select home_id, 'flows[' || flow_id || ']: goes from ''' || source_id || ''' to itself' from flows where source_id = target_id",
-        # A flow with a service at one end leaves the home whatever networks it goes through; only the others
-        # need a look at their networks.
-        "select home_id, 'flows: the derived column leaves_home of ' || flow_id || ' is wrong' from flows "
-        "where coalesce(source_kind = 'service' or target_kind = 'service', false) and leaves_home is distinct from true "
-        "union all select f.home_id, 'flows: the derived column leaves_home of ' || f.flow_id || ' is wrong' from flows as f "
-        "where not coalesce(f.source_kind = 'service' or f.target_kind = 'service', false) "
-        "and f.leaves_home is distinct from (f.source_kind = 'service' or f.target_kind = 'service' or exists ("
-        "select 1 from flow_networks as fn join networks as n on n.home_id = fn.home_id and n.network_id = fn.network_id "
-        f"where fn.home_id = f.home_id and fn.flow_id = f.flow_id and n.kind in ({leaves})))",
-    ]
-
-
-def _port_forwards_sql() -> str:
-    """What each port forward's target names: port forwards are few, so the elements are matched against them."""
-    found = (
-        "select g.home_id, g.gateway_id as id, true as gateway from gateways as g semi join port_forwards as p "
-        "on p.home_id = g.home_id and p.target_id = g.gateway_id "
-        "union all select d.home_id, d.device_id, false from devices as d semi join port_forwards as p "
-        "on p.home_id = d.home_id and p.target_id = d.device_id"
-    )
-    return (
-        "with p as materialized (select p.home_id, p.gateway_id, p.target_id, p.target_kind, f.id is not null as _found, "
-        "coalesce(f.gateway, false) as _gateway from port_forwards as p "
-        f"left join (select home_id, id, bool_or(gateway) as gateway from ({found}) group by home_id, id) as f "
-        "on f.home_id = p.home_id and f.id = p.target_id) "
-        "select home_id, 'gateways[' || gateway_id || '].port_forwards: device or gateway ''' || target_id || ''' is not defined' "
-        "from p where target_id is not null and not _found "
-        "union all select home_id, 'port_forwards: the derived column target_kind is wrong' from p "
-        "where target_kind is distinct from (case when _gateway then 'gateway' else 'device' end)"
     )
 
 
@@ -535,7 +251,7 @@ def _catalogue_lookups(cat: Catalogue) -> dict[str, str]:
         ("equipment_data", "category", ("sensitivity",), sensitivity),
         ("flow_data", "category", ("sensitivity",), sensitivity),
     ):
-        values = ", ".join("(" + ", ".join(_lit(v) for v in (k, *vals)) + ")" for k, vals in rows.items())
+        values = ", ".join("(" + ", ".join(sql_literal(v) for v in (k, *vals)) + ")" for k, vals in rows.items())
         columns = ", ".join(f"_lookup.{n} as _catalogue_{n}" for n in names)
         out[table] = (
             f"(select {table}.*, {columns} from {table} left join (values {values}) as _lookup(_key, {', '.join(names)}) "
@@ -546,9 +262,9 @@ def _catalogue_lookups(cat: Catalogue) -> dict[str, str]:
 
 def _derived_conditions(cat: Catalogue) -> Iterator[tuple[str, tuple[str, str]]]:
     """``(table, (condition, reason))``: a derived column must say what the catalogue and the model say."""
-    vulnerable = ", ".join(_lit(r) for r in cat.vulnerable_roles())
-    private = ", ".join(_lit(k) for k in sorted(el.PRIVATE_ZONE_KINDS))
-    wired = ", ".join(_lit(k) for k in sorted(WIRED_KINDS))
+    vulnerable = ", ".join(sql_literal(r) for r in cat.vulnerable_roles())
+    private = ", ".join(sql_literal(k) for k in sorted(el.PRIVATE_ZONE_KINDS))
+    wired = ", ".join(sql_literal(k) for k in sorted(WIRED_KINDS))
     expected = [
         ("devices", "tier", "_catalogue_tier"),
         ("devices", "is_safety_relevant", "coalesce(safety_relevant, _catalogue_safety_relevant)"),
@@ -597,7 +313,7 @@ def check_queries(cat: Catalogue) -> list[str]:
     queries = [
         _row_checks(sources.get(table, table), labels.get(table, "null"), conditions[table]) for table in FLEET_TABLES if conditions[table]
     ]
-    return queries + _structure_sql(cat)
+    return queries + structure_queries()
 
 
 def load_arrow(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
