@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 import shutil
 import sys
 import textwrap
@@ -326,6 +327,26 @@ def wait_mdns_registered(folder: Path, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"mDNS advertiser did not register: {log.read_text(errors='replace')[-2000:]}")
+
+
+def count_log_matches(log: Path, pattern: str, expected: int, timeout: float = 5.0, settle: float = 0.2) -> int:
+    """How many lines of a server's log match, once the server has written them.
+
+    A server may answer a request before it writes the request's log line (nginx does), so a
+    count read straight after the client returns can miss the last one. Wait until `expected`
+    lines are there (or the timeout passes), then a moment more so that extra lines show too.
+    """
+    regex = re.compile(pattern)
+
+    def count() -> int:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return sum(1 for line in text.splitlines() if regex.search(line))
+
+    deadline = time.monotonic() + timeout
+    while count() < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(settle)
+    return count()
 
 
 def start_mdns_advertiser(host: Host, folder: Path, *, name: str, kind: str, port: int, server: str, model: str) -> None:
