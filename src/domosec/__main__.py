@@ -1,3 +1,3 @@
-from domosec.cli.app import main
+from domosec.cli.entry import main
 
 main()

@@ -69,3 +69,26 @@ def test_plain_lines_go_through_rich_only_when_colour_is_forced() -> None:
 def test_say_writes_to_standard_error(capsys: pytest.CaptureFixture[str]) -> None:
     say("to stderr", err=True)
     assert capsys.readouterr() == ("", "to stderr\n")
+
+
+_INTERRUPT_WHILE_IMPORTING = """\
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "domosec.cli.app":
+            raise KeyboardInterrupt  # what Ctrl-C does while the commands are being imported
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["domosec", "validate", "examples/family-home.yaml"]
+from domosec.cli.entry import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_WHILE_IMPORTING], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+    assert (result.returncode, result.stderr) == (130, "domosec: interrupted\n")

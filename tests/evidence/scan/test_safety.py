@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from domosec.evidence.scan.targets import parse_targets
 from domosec.model.load import load_model
 from tests.conftest import run_cli
+from tests.evidence.scan import servers
 from tests.evidence.scan.conftest import ROOT, require_lab
 from tests.evidence.scan.netlab import NetLab
 
@@ -124,7 +124,10 @@ def test_ctrl_c_stops_the_scan_and_keeps_what_was_found(tmp_path: Path) -> None:
                           "--no-probes", "--no-discovery", "--rate", "100", "-o", str(out)]),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         )  # fmt: skip
-        time.sleep(3)
+        # Interrupt once the scan has reached the open port (the first it tries), not after a fixed
+        # sleep: under load, starting Python and importing domosec alone can take seconds.
+        reached = servers.count_log_matches(tmp_path / "listener.log", "^accepted$", 1, timeout=30, settle=0.3)
+        assert reached, "the scan never connected to the open port"
         assert scan.poll() is None, "2001 ports at 100/s take 20 s; the scan must still run"
         scan.send_signal(signal.SIGINT)
         _stdout, stderr = scan.communicate(timeout=30)
@@ -142,5 +145,6 @@ import socket, sys, time
 s = socket.create_server((sys.argv[1], int(sys.argv[2])))
 while True:
     conn, _ = s.accept()
+    print("accepted", flush=True)
     conn.close()
 """
