@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from domosec.errors import Diagnostic, InputError
-from domosec.fleet.run import FINDINGS_DIR, SUMMARY_JSON
+from domosec.fleet.outdir import FINDINGS_DIR, SUMMARY_JSON
 
 
 def _findings_glob(run: Path) -> str:

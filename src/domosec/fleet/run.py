@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,10 @@ from domosec.engine.scoring import Matrix
 from domosec.errors import DomosecError
 from domosec.fleet.aggregate import Stats, merge_stats
 from domosec.fleet.engine import RulePlan, assess_loaded
+from domosec.fleet.outdir import FINDINGS_DIR, REJECTS, SUMMARY_HTML, SUMMARY_JSON, discard, open_staging, publish
 from domosec.fleet.source import Batch, RejectRecord, open_batch, plan_batches
 from domosec.fleet.summary import build_summary, render_summary_json
 from domosec.fleet.validate import check_queries
-
-FINDINGS_DIR = "findings"
-SUMMARY_JSON = "summary.json"
-SUMMARY_HTML = "summary.html"
-REJECTS = "rejects.jsonl"
 
 
 class FleetCountError(DomosecError):
@@ -107,14 +103,6 @@ def hash_home(home_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(home_id.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def prepare_outdir(outdir: Path) -> None:
-    """Remove the files of an earlier run (and only those), so old parts never mix with new ones."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(outdir / FINDINGS_DIR, ignore_errors=True)
-    for name in (SUMMARY_JSON, SUMMARY_HTML, REJECTS):
-        (outdir / name).unlink(missing_ok=True)
-
-
 def run_local(batches: list[Batch], job: Job, *, workers: int, on_done: Callable[[BatchOutcome], None] | None = None) -> list[BatchOutcome]:
     """The DuckDB engine: batches on ``workers`` processes (in this process when 1)."""
     outcomes: list[BatchOutcome] = []
@@ -131,10 +119,34 @@ def run_local(batches: list[Batch], job: Job, *, workers: int, on_done: Callable
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=context, max_tasks_per_child=None) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(batches)), mp_context=context, max_tasks_per_child=None, initializer=_leave_interrupts_to_parent
+        ) as pool:
             futures = [pool.submit(run_batch, b, job) for b in batches]
-            collect(f.result() for f in as_completed(futures))
+            try:
+                collect(f.result() for f in as_completed(futures))
+            except BaseException:
+                # Ctrl-C or a failed batch: stop the other batches now rather than let them run to the end.
+                _stop_workers(pool)
+                raise
     return sorted(outcomes, key=lambda o: o.index)
+
+
+def _leave_interrupts_to_parent() -> None:
+    """In a worker: ignore Ctrl-C, which a terminal sends to every process of the job; the parent stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the batches not started and end the running ones."""
+    # The executor ends its workers itself only from Python 3.14 on (terminate_workers); before, its process table
+    # is the way, read before shutdown() clears it.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def finish(outcomes: list[BatchOutcome], batches: list[Batch], job: Job, *, engine: str) -> dict[str, Any]:
@@ -187,17 +199,24 @@ def assess_fleet(
     """Assess a fleet directory or JSON Lines file into ``job.outdir``."""
     start = time.perf_counter()
     batches = plan_batches(source, batch_homes=batch_homes)
-    prepare_outdir(Path(job.outdir))
-    if on_start:
-        on_start(sum(b.homes for b in batches))
-    if engine == "spark":
-        from domosec.fleet.spark import run_spark
+    outdir = Path(job.outdir)
+    staging = open_staging(outdir)
+    staged = replace(job, outdir=str(staging))
+    try:
+        if on_start:
+            on_start(sum(b.homes for b in batches))
+        if engine == "spark":
+            from domosec.fleet.spark import run_spark
 
-        outcomes = run_spark(batches, job, master=spark_master, session=spark_session)
-        if on_done:
-            for o in outcomes:
-                on_done(o)
-    else:
-        outcomes = run_local(batches, job, workers=workers, on_done=on_done)
-    summary = finish(outcomes, batches, job, engine=engine)
+            outcomes = run_spark(batches, staged, master=spark_master, session=spark_session)
+            if on_done:
+                for o in outcomes:
+                    on_done(o)
+        else:
+            outcomes = run_local(batches, staged, workers=workers, on_done=on_done)
+        summary = finish(outcomes, batches, staged, engine=engine)
+    except BaseException:
+        discard(staging)
+        raise
+    publish(staging, outdir)
     return RunResult(summary, outcomes, time.perf_counter() - start)
