@@ -209,10 +209,13 @@ def diff(
 
     from domosec.cli.output import console
     from domosec.fleet.diff import diff_runs, render_diff_json
+    from domosec.output_file import check_output_file, write_atomically
 
+    if output is not None:
+        check_output_file(output)
     result = diff_runs(old, new, top=top)
     if output is not None:
-        output.write_text(render_diff_json(result), encoding="utf-8")
+        write_atomically(output, render_diff_json(result))
         console.print(f"wrote {output}", style="dim", markup=False)
         return
     t = result["totals"]

@@ -40,13 +40,16 @@ def homeassistant(
     """
     from domosec.cli.output import errors, print_diagnostics
     from domosec.evidence.homeassistant import import_homeassistant
+    from domosec.output_file import check_output_file, write_atomically
 
+    if output is not None:
+        check_output_file(output)
     result = import_homeassistant(config_dir, overlay=overlay, max_bytes=max_bytes)
     print_diagnostics(result.warnings)
     if output is None:
         typer.echo(result.text, nl=False)
     else:
-        output.write_text(result.text, encoding="utf-8")
+        write_atomically(output, result.text)
     if not quiet:
         for line in result.summary:
             errors.print(line, markup=False)

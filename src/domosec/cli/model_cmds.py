@@ -55,7 +55,9 @@ def schema(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from domosec.output_file import write_atomically
+
+        write_atomically(output, text)
 
 
 def init(
@@ -75,5 +77,7 @@ def init(
         errors.print(f"domosec init: error: {path} already exists; pass --force to overwrite it", markup=False)
         raise typer.Exit(2)
     text = (resources.files("domosec.model") / "templates" / f"{template}.yaml").read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
+    from domosec.output_file import write_atomically
+
+    write_atomically(path, text)
     console.print(f"wrote {path} (template {template}); next: domosec validate {path}")

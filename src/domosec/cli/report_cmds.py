@@ -160,7 +160,7 @@ def resolve_format(output_format: FormatName | None, output: Path | None) -> For
 
 
 def check_output(fmt: FormatName, output: Path | None, audience: str) -> None:
-    """Refuse, with exit code 2, an audience the format lacks and binary output to a terminal."""
+    """Refuse, with exit code 2, an audience the format lacks, binary output to a terminal and an output path that cannot take a file."""
     from domosec.report.formats import FORMATS
 
     spec = FORMATS[fmt]
@@ -168,6 +168,10 @@ def check_output(fmt: FormatName, output: Path | None, audience: str) -> None:
         _usage(f"--audience {audience} is for {', '.join(f.value for f in FORMATS if audience in FORMATS[f].audiences)}, not {fmt.value}")
     if spec.binary and output is None and sys.stdout.isatty():
         _usage(f"{fmt.value} is binary: write it to a file with -o report{spec.suffix}, or redirect standard output")
+    if output is not None:
+        from domosec.output_file import check_output_file
+
+        check_output_file(output)
 
 
 def emit(
@@ -345,7 +349,7 @@ def _parse_date(text: str) -> dt.date:
 
 def _write_text(text: str, output: Path | None) -> None:
     from domosec.cli.output import say
-    from domosec.report.formats import write_atomically
+    from domosec.output_file import write_atomically
 
     if output is None:
         typer.echo(text, nl=False)
@@ -356,7 +360,7 @@ def _write_text(text: str, output: Path | None) -> None:
 
 def _write_bytes(payload: bytes, output: Path | None) -> None:
     from domosec.cli.output import say
-    from domosec.report.formats import write_atomically
+    from domosec.output_file import write_atomically
 
     if output is None:
         sys.stdout.flush()

@@ -97,6 +97,10 @@ def scan(
         )
         if not ok
     ]
+    if output is not None:
+        from domosec.output_file import output_file_problems
+
+        problems += output_file_problems(output)  # found before the scan, not after it
     if problems:
         raise InputError(problems)
     tcp_ports = tuple(sorted(set(DEFAULT_TCP_PORTS if default_ports else ()) | set(parse_ports(ports))))
@@ -138,7 +142,9 @@ def scan(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from domosec.output_file import write_atomically
+
+        write_atomically(output, text)
     for line in summary_lines(observations, report):
         errors.print(line, markup=False)
     if output is not None:

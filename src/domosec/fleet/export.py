@@ -22,12 +22,18 @@ from domosec.errors import Diagnostic, InputError
 from domosec.fleet.layout import FLEET_TABLES, part_file
 from domosec.fleet.models import models_from_tables
 from domosec.fleet.source import plan_batches, read_batch
+from domosec.output_file import check_output_file, output_file_problems
 
 Progress = Callable[[int], None]
 
 
 def write_parquet_fleet(parts: Iterable[dict[str, pa.Table]], out: Path, *, progress: Progress | None = None) -> int:
-    """Write each part's tables as ``<table>/part-NNNNN.parquet``; returns the number of homes."""
+    """Write each part's tables as ``<table>/part-NNNNN.parquet``; returns the number of homes.
+
+    ``out`` may be new, empty, or an earlier fleet, which is replaced; a directory holding anything
+    else is refused before any home is made, so that no file of the user's is removed.
+    """
+    check_fleet_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     homes = 0
@@ -49,8 +55,30 @@ def write_parquet_fleet(parts: Iterable[dict[str, pa.Table]], out: Path, *, prog
     return homes
 
 
+def check_fleet_output(out: Path) -> None:
+    """Raise :class:`InputError` unless ``out`` is free for a Parquet fleet: absent, empty, or an earlier fleet."""
+    if out.exists() and not out.is_dir():
+        raise InputError([Diagnostic(str(out), None, None, "output-not-a-directory", "is a file; a Parquet fleet is a directory")])
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if not (p.is_dir() and p.name in FLEET_TABLES))
+        if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            raise InputError(
+                [
+                    Diagnostic(
+                        str(out), None, None, "output-not-a-fleet",
+                        f"holds {shown}, which no fleet has; give a new or empty directory, or an earlier fleet to replace",
+                    )
+                ]
+            )  # fmt: skip
+    problems = output_file_problems(out.with_name(f".{out.name}.tmp"))  # the fleet is made beside `out`, then renamed
+    if problems:
+        raise InputError([Diagnostic(str(out), None, None, p.code, p.message) for p in problems])
+
+
 def write_jsonl_fleet(parts: Iterable[dict[str, pa.Table]], out: Path, *, progress: Progress | None = None) -> int:
     """Write one model per line, in the order of the homes; returns the number of homes."""
+    check_output_file(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     homes = 0

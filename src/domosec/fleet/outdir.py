@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from domosec.errors import Diagnostic, InputError
+
 FINDINGS_DIR = "findings"
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
@@ -21,13 +23,20 @@ STAGING_PREFIX = ".domosec-run-"
 
 def open_staging(outdir: Path) -> Path:
     """Create this run's staging folder in ``outdir``, removing those left by runs that were killed."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    for old in outdir.glob(STAGING_PREFIX + "*"):
-        if old.is_dir() and not _writer_alive(old.name.removeprefix(STAGING_PREFIX)):
-            shutil.rmtree(old, ignore_errors=True)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(
+            [Diagnostic(str(outdir), None, None, "output-not-a-directory", "is a file; the output of a fleet run is a directory")]
+        )
     staging = outdir / f"{STAGING_PREFIX}{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / FINDINGS_DIR).mkdir(parents=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        for old in outdir.glob(STAGING_PREFIX + "*"):
+            if old.is_dir() and not _writer_alive(old.name.removeprefix(STAGING_PREFIX)):
+                shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / FINDINGS_DIR).mkdir(parents=True)
+    except OSError as exc:
+        raise InputError([Diagnostic(str(outdir), None, None, "cannot-write", exc.strerror or str(exc))]) from None
     return staging
 
 

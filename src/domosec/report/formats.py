@@ -65,25 +65,6 @@ def format_for_path(path: Path) -> FormatName | None:
     return max(matches, key=lambda f: len(f.suffix)).name if matches else None
 
 
-def write_atomically(path: Path, payload: str | bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so a failure never leaves half a file."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload.encode("utf-8") if isinstance(payload, str) else payload)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; give it the permissions a plain open would
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class _HtmlRenderer(Protocol):
     def __call__(self, assessment: Assessment, *, audience: Audience = "expert") -> str: ...
 
