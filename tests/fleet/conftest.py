@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +20,11 @@ def spark() -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+
+
+def generate_jsonl(factory: pytest.TempPathFactory, *, homes: int, seed: int) -> Path:
+    """A generated fleet as JSON Lines, made with `domosec fleet generate` as a user would."""
+    path = factory.mktemp("fleet") / "fleet.jsonl"
+    result = run_cli("fleet", "generate", "--homes", str(homes), "--seed", str(seed), "--format", "jsonl", "-o", path)
+    assert result.returncode == 0, result.stderr
+    return path

@@ -15,16 +15,14 @@ import pytest
 
 from domosec.fleet.layout import part_file
 from tests.conftest import ROOT, run_cli
+from tests.fleet.conftest import generate_jsonl
 
 AS_OF = "2026-11-23"
 
 
 @pytest.fixture(scope="module")
 def jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("fleet") / "fleet.jsonl"
-    result = run_cli("fleet", "generate", "--homes", "150", "--seed", "9", "--format", "jsonl", "-o", path)
-    assert result.returncode == 0, result.stderr
-    return path
+    return generate_jsonl(tmp_path_factory, homes=150, seed=9)
 
 
 def _findings(run: Path) -> list[tuple[object, ...]]:

@@ -20,16 +20,14 @@ from domosec.engine.scoring import Matrix
 from domosec.fleet.layout import part_file
 from domosec.fleet.run import BatchOutcome, Job, assess_fleet
 from tests.conftest import ROOT, run_cli
+from tests.fleet.conftest import generate_jsonl
 
 AS_OF = "2026-11-23"
 
 
 @pytest.fixture(scope="module")
 def jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("fleet") / "fleet.jsonl"
-    result = run_cli("fleet", "generate", "--homes", "60", "--seed", "4", "--format", "jsonl", "-o", path)
-    assert result.returncode == 0, result.stderr
-    return path
+    return generate_jsonl(tmp_path_factory, homes=60, seed=4)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
