@@ -14,16 +14,21 @@ from pathlib import Path
 from domosec.errors import Diagnostic, InputError
 
 
+def output_problem(path: Path, code: str, message: str) -> Diagnostic:
+    """A problem with an output path: it has no line or column."""
+    return Diagnostic(str(path), None, None, code, message)
+
+
 def output_file_problems(path: Path) -> list[Diagnostic]:
     """Why ``path`` cannot take a file, if it cannot: it is a directory, or its folder cannot be made or written."""
     if path.is_dir():
-        return [Diagnostic(str(path), None, None, "output-is-a-directory", "is a directory; give a file name")]
+        return [output_problem(path, "output-is-a-directory", "is a directory; give a file name")]
     folder = path.parent
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        return [Diagnostic(str(path), None, None, "cannot-write", f"{existing} is a file, so no folder can be made in it")]
+        return [output_problem(path, "cannot-write", f"{existing} is a file, so no folder can be made in it")]
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        return [Diagnostic(str(path), None, None, "cannot-write", f"no permission to write in {existing}")]
+        return [output_problem(path, "cannot-write", f"no permission to write in {existing}")]
     return []
 
 
@@ -41,7 +46,7 @@ def write_atomically(path: Path, payload: str | bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InputError([Diagnostic(str(path), None, None, "cannot-write", exc.strerror or str(exc))]) from None
+        raise InputError([output_problem(path, "cannot-write", exc.strerror or str(exc))]) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload.encode("utf-8") if isinstance(payload, str) else payload)
@@ -51,7 +56,7 @@ def write_atomically(path: Path, payload: str | bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError([Diagnostic(str(path), None, None, "cannot-write", exc.strerror or str(exc))]) from None
+        raise InputError([output_problem(path, "cannot-write", exc.strerror or str(exc))]) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

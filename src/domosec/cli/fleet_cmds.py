@@ -146,7 +146,7 @@ def assess(
     from domosec.cli.output import console, errors
     from domosec.engine.ruleset import load_rules
     from domosec.engine.scoring import load_matrix
-    from domosec.fleet.run import BatchOutcome, FleetCountError, Job, assess_fleet
+    from domosec.fleet.run import FleetCountError, Job, assess_fleet
 
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
@@ -154,16 +154,6 @@ def assess(
         errors.print(f"domosec fleet assess: error: --as-of '{as_of}' is not a date (expected YYYY-MM-DD)", markup=False)
         raise typer.Exit(2) from None
     job = Job(load_rules(rules or []), load_matrix(matrix), day, str(output))
-    homes = {"total": 0, "done": 0}
-
-    def started(total: int) -> None:
-        homes["total"] = total
-        bar.update(task, total=total)
-
-    def done(outcome: BatchOutcome) -> None:
-        homes["done"] += outcome.homes_in
-        bar.advance(task, outcome.homes_in)
-
     with _progress("homes") as bar:
         task = bar.add_task("assessing", total=None)
         try:
@@ -174,16 +164,17 @@ def assess(
                 workers=workers or (os.cpu_count() or 1),
                 batch_homes=batch_homes,
                 spark_master=master,
-                on_start=started,
-                on_done=done,
+                on_start=lambda total: bar.update(task, total=total),
+                on_done=lambda o: bar.advance(task, o.homes_in),
             )
         except FleetCountError as exc:
             errors.print(f"domosec fleet assess: internal error: {exc}", markup=False)
             raise typer.Exit(3) from None
         except KeyboardInterrupt:
             bar.stop()
+            progress = bar.tasks[task]  # it counts the homes even when no bar is shown
             errors.print(
-                f"domosec fleet assess: interrupted after {homes['done']:,} of {homes['total']:,} homes; "
+                f"domosec fleet assess: interrupted after {progress.completed:,.0f} of {progress.total or 0:,.0f} homes; "
                 f"nothing was written to {output} (what an earlier run wrote there is as it was)",
                 markup=False,
             )

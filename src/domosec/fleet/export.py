@@ -22,7 +22,7 @@ from domosec.errors import Diagnostic, InputError
 from domosec.fleet.layout import FLEET_TABLES, part_file
 from domosec.fleet.models import models_from_tables
 from domosec.fleet.source import plan_batches, read_batch
-from domosec.output_file import check_output_file, output_file_problems
+from domosec.output_file import check_output_file, output_file_problems, output_problem
 
 Progress = Callable[[int], None]
 
@@ -58,22 +58,16 @@ def write_parquet_fleet(parts: Iterable[dict[str, pa.Table]], out: Path, *, prog
 def check_fleet_output(out: Path) -> None:
     """Raise :class:`InputError` unless ``out`` is free for a Parquet fleet: absent, empty, or an earlier fleet."""
     if out.exists() and not out.is_dir():
-        raise InputError([Diagnostic(str(out), None, None, "output-not-a-directory", "is a file; a Parquet fleet is a directory")])
+        raise InputError([output_problem(out, "output-not-a-directory", "is a file; a Parquet fleet is a directory")])
     if out.is_dir():
         others = sorted(p.name for p in out.iterdir() if not (p.is_dir() and p.name in FLEET_TABLES))
         if others:
             shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-            raise InputError(
-                [
-                    Diagnostic(
-                        str(out), None, None, "output-not-a-fleet",
-                        f"holds {shown}, which no fleet has; give a new or empty directory, or an earlier fleet to replace",
-                    )
-                ]
-            )  # fmt: skip
+            message = f"holds {shown}, which no fleet has; give a new or empty directory, or an earlier fleet to replace"
+            raise InputError([output_problem(out, "output-not-a-fleet", message)])
     problems = output_file_problems(out.with_name(f".{out.name}.tmp"))  # the fleet is made beside `out`, then renamed
     if problems:
-        raise InputError([Diagnostic(str(out), None, None, p.code, p.message) for p in problems])
+        raise InputError([output_problem(out, p.code, p.message) for p in problems])
 
 
 def write_jsonl_fleet(parts: Iterable[dict[str, pa.Table]], out: Path, *, progress: Progress | None = None) -> int:

@@ -11,7 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from domosec.errors import Diagnostic, InputError
+from domosec.errors import InputError
+from domosec.output_file import output_problem
 
 FINDINGS_DIR = "findings"
 SUMMARY_JSON = "summary.json"
@@ -24,9 +25,7 @@ STAGING_PREFIX = ".domosec-run-"
 def open_staging(outdir: Path) -> Path:
     """Create this run's staging folder in ``outdir``, removing those left by runs that were killed."""
     if outdir.exists() and not outdir.is_dir():
-        raise InputError(
-            [Diagnostic(str(outdir), None, None, "output-not-a-directory", "is a file; the output of a fleet run is a directory")]
-        )
+        raise InputError([output_problem(outdir, "output-not-a-directory", "is a file; the output of a fleet run is a directory")])
     staging = outdir / f"{STAGING_PREFIX}{os.getpid()}"
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +35,7 @@ def open_staging(outdir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         (staging / FINDINGS_DIR).mkdir(parents=True)
     except OSError as exc:
-        raise InputError([Diagnostic(str(outdir), None, None, "cannot-write", exc.strerror or str(exc))]) from None
+        raise InputError([output_problem(outdir, "cannot-write", exc.strerror or str(exc))]) from None
     return staging
 
 
