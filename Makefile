@@ -6,13 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages the tests need (servers and tools the tests start, browsers, renderers).
-DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openjdk-17-jre-headless
+DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openssh-server tcpdump openjdk-17-jre-headless
 # Home Assistant 2024.3.3 in its own venv for the live import test; domosec never imports it.
 HA_VENV := .venv-ha
 HA_REQUIREMENTS := tests/evidence/homeassistant/live/requirements-ha.txt
 HA_STAMP := $(HA_VENV)/.installed-$(shell cat $(HA_REQUIREMENTS) | cksum | cut -d' ' -f1)
 
-.PHONY: install ha-venv run test lint typecheck unit docs docs-check bench bench-report bench-fleet bench-scan system-deps clean
+.PHONY: install ha-venv run test lint typecheck unit package docs docs-check bench bench-report bench-fleet bench-scan bench-scenarios fuzz system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,8 @@ run: install
 	$(BIN)/domosec validate examples/*.yaml
 	$(BIN)/domosec assess examples/family-home.yaml --controls
 
-## test: install, then lint, type-check, check generated docs and run every test
+## test: install, then lint, type-check, check generated docs and run every test (tests/packaging builds the wheel
+## and the sdist and runs domosec from each in fresh virtualenvs, core only and with every extra: a few minutes)
 test: install system-deps ha-venv lint typecheck unit
 
 # Servers are installed, never started: the tests start their own (policy-rc.d refuses service starts meanwhile).
@@ -62,6 +63,10 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -n 2 -q
 
+## package: only the packaging tests: build the wheel and the sdist, install each in fresh virtualenvs, run the commands
+package: install system-deps
+	$(BIN)/pytest -n 2 -q -m packaging tests/packaging
+
 ## docs: regenerate docs/tables.md, docs/rules/, docs/catalogue/ and schema/ from the code and data
 docs: install
 	$(BIN)/python -m domosec.docgen write
@@ -77,7 +82,7 @@ bench: install
 bench-report: install
 	$(BIN)/python bench/report.py
 
-## bench-scan: `domosec scan` against `nmap -sT` in a namespace lab (root; figures in docs/performance.md)
+## bench-scan: `domosec scan` against `nmap -sT` (open ports) and `nmap -sV` (services) in a namespace lab (root; figures in docs/performance.md and docs/scan.md)
 bench-scan: install system-deps
 	$(BIN)/python bench/scan.py
 
@@ -86,5 +91,9 @@ bench-fleet: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/fleet.py
 
+## bench-scenarios: recall and precision of the findings on the scenario corpus (tests/scenarios/)
+bench-scenarios: install
+	$(BIN)/python bench/scenarios.py
+
 clean:
-	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

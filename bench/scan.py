@@ -1,6 +1,6 @@
-"""Benchmark `domosec scan` against `nmap -sT` on the same hosts and ports, in the same run.
+"""Benchmark `domosec scan` against nmap on the same hosts and ports, in the same run: open ports and services.
 
-Builds a sealed lab (network namespaces on one bridge, as the tests do): a /26 with LIVE hosts
+Part 1, open ports (`--part ports`). Builds a sealed lab (network namespaces on one bridge, as the tests do): a /26 with LIVE hosts
 that each listen on a different handful of the default smart-home ports, the rest of the block
 empty. From a scanner namespace it runs, alternately and RUNS times each:
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 from domosec.evidence.scan.targets import DEFAULT_TCP_PORTS, format_ports  # noqa: E402
 from domosec.model.load import load_model  # noqa: E402
+from tests.evidence.scan import servers as lab_servers  # noqa: E402
 from tests.evidence.scan.netlab import LabHost, NetLab  # noqa: E402
+
+USUAL = {"ssh": 22, "telnet": 23, "http": 80, "https": 443, "modbus": 502, "mqtt": 1883}
+ODD = {"ssh": 2222, "telnet": 2424, "http": 8181, "https": 9443, "modbus": 5020, "mqtt": 18831}
 
 LISTEN = """\
 import socket, sys, threading
@@ -77,11 +82,7 @@ def domosec_open(path: Path) -> set[tuple[str, int]]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--live", type=int, default=12, help="hosts with open ports in the /26")
-    args = parser.parse_args()
+def bench_ports(args: argparse.Namespace) -> None:
     ports = format_ports(DEFAULT_TCP_PORTS)
     with NetLab() as lab, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -131,6 +132,83 @@ def main() -> None:
         f"open ports found: domosec {len(got_ours)}, nmap {len(got_theirs)}, expected {len(expected)}; same set: {got_ours == got_theirs == expected}"
     )
     print(f"full domosec scan (probes, TLS, discovery) of the same block, once: {full_seconds:.3f} s")
+
+
+def _start_servers(host: LabHost, folder: Path, ports: dict[str, int], wanted: set[str]) -> None:
+    if "mqtt" in wanted:
+        lab_servers.start_mosquitto(host, folder / "mqtt", port=ports["mqtt"], anonymous=True)
+    if wanted & {"http", "https"}:
+        cert = lab_servers.make_certificate(folder / "pki", host.name, address=host.address, self_signed=True)
+        lab_servers.start_nginx(
+            host,
+            folder / "web",
+            http_port=ports["http"] if "http" in wanted else None,
+            https_port=ports["https"] if "https" in wanted else None,
+            tls=cert,
+            legacy_tls=True,
+        )
+    if "telnet" in wanted:
+        lab_servers.start_telnetd(host, folder / "telnet", port=ports["telnet"])
+    if "ssh" in wanted:
+        lab_servers.start_sshd(host, folder / "ssh", port=ports["ssh"])
+    if "modbus" in wanted:
+        lab_servers.start_modbus_server(host, folder / "modbus", port=ports["modbus"])
+
+
+def nmap_named(xml_path: Path) -> dict[tuple[str, int], str]:
+    """(address, port) → protocol for every service nmap named from an answer (not from its port table)."""
+    from domosec.evidence.scan.nmap_xml import read_nmap_xml
+
+    named = {}
+    for host in read_nmap_xml(xml_path).sorted_hosts():
+        for service in host.sorted_services():
+            if service.protocol != "other" and "from an answer" in (service.notes[0] if service.notes else ""):
+                named[(host.address, service.port)] = service.protocol
+    return named
+
+
+def bench_services(args: argparse.Namespace) -> None:
+    wanted = set(args.servers.split(",")) if args.servers else set(USUAL)
+    with NetLab() as lab, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        scanner, usual, odd = lab.add_host("scan", 2), lab.add_host("usual", 40), lab.add_host("odd", 41)
+        lab.assert_sealed()
+        expected: dict[tuple[str, int], str] = {}
+        for host, ports in ((usual, USUAL), (odd, ODD)):
+            _start_servers(host, folder / host.name, ports, wanted)
+            expected.update({(host.address, ports[name]): name for name in sorted(wanted)})
+        port_list = ",".join(str(p) for p in sorted({p for _, p in expected}))
+        targets = [usual.address, odd.address]
+        out, xml = folder / "observed.yaml", folder / "nmap.xml"
+        scan = ["scan", "-t", ",".join(targets), "--no-default-ports", "--ports", port_list, "--no-discovery", "-o", str(out)]
+        ours_s, _ = timed(scanner, [sys.executable, "-m", "domosec", *scan])
+        model = load_model(out).model
+        ours = {(e.ip, ep.port): ep.protocol for e in model.devices for ep in e.endpoints if ep.protocol != "other"}
+        theirs_s, _ = timed(scanner, ["nmap", "-sV", "-n", "-Pn", "-p", port_list, "-oX", str(xml), *targets])
+        theirs = nmap_named(xml)
+    print(f"services lab: {len(expected)} services on 2 hosts (usual and unusual ports): {', '.join(sorted(wanted))}")
+    print("| host | port | server | domosec scan | nmap -sV |")
+    print("|---|---|---|---|---|")
+    for (address, port), name in sorted(expected.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        where = "usual" if address == targets[0] else "unusual"
+        print(f"| {where} | {port} | {name} | {ours.get((address, port), '—')} | {theirs.get((address, port), '—')} |")
+    print(f"named: domosec {len(ours)}/{len(expected)}, nmap -sV {len(theirs)}/{len(expected)}")
+    print(f"time: domosec scan {ours_s:.1f} s, nmap -sV {theirs_s:.1f} s, ratio domosec / nmap {ours_s / theirs_s:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("ports", "services", "both"), default="both")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--live", type=int, default=12, help="hosts with open ports in the /26")
+    parser.add_argument("--servers", default="", help=f"services lab: a subset of {','.join(USUAL)}")
+    args = parser.parse_args()
+    # Stopped from outside (timeout, kill): leave through the lab's __exit__, which stops its servers and deletes its namespaces.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.part in ("ports", "both"):
+        bench_ports(args)
+    if args.part in ("services", "both"):
+        bench_services(args)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ timestamp, so two runs over the same input give the same bytes.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ASSESSMENT_VERSION = "1.1"
+MAX_ASSESSMENT_BYTES = 256 * 1024 * 1024
+"""``domosec report`` and ``domosec diff`` refuse a larger assessment file (``error[file-too-large]``)."""
 
 LevelName = Literal["info", "low", "medium", "high", "critical"]
 LEVELS: tuple[LevelName, ...] = ("info", "low", "medium", "high", "critical")
@@ -28,6 +30,12 @@ ControlState = Literal[
 ]
 
 
+MAX_COUNT = 2**53
+"""Every count and position in an assessment is an integer from 0 to 2**53 (exact in JSON readers everywhere)."""
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Scale = Annotated[int, Field(ge=1, le=5)]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +43,7 @@ class _Out(BaseModel):
 class Rating(_Out):
     likelihood: int = Field(ge=1, le=5)
     impact: int = Field(ge=1, le=5)
-    score: int
+    score: int = Field(ge=1, le=25, description="Likelihood times impact.")
     level: LevelName
 
 
@@ -44,8 +52,8 @@ class Asset(_Out):
     id: str
     name: str = ""
     file: str = ""
-    line: int | None = None
-    col: int | None = None
+    line: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    col: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
 class Acceptance(_Out):
@@ -76,6 +84,21 @@ class Finding(_Out):
     residual: Rating
     treatment: Treatment
     acceptance: Acceptance | None = None
+
+    @field_validator("explain")
+    @classmethod
+    def _plain_numbers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """The facts are free-form JSON, but every integer fits in 64 bits (what JSON writers and readers take)."""
+        stack: list[Any] = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, int) and not -(2**63) <= item < 2**63:
+                raise ValueError("holds an integer outside 64 bits")
+        return value
 
     @property
     def is_open(self) -> bool:
@@ -108,8 +131,8 @@ class RuleInfo(_Out):
     risk_source: str
     risk_items: list[str]
     controls: list[str]
-    likelihood: int
-    impact: int
+    likelihood: Scale
+    impact: Scale
     how_to_fix: str
     why_it_matters: str
     cross_map: dict[str, list[str]] = Field(default_factory=dict)
@@ -167,14 +190,28 @@ class Home(_Out):
 
 
 class Summary(_Out):
-    homes: int
-    findings: int
-    open: int
-    accepted: int
-    by_level: dict[str, int]
-    by_level_residual: dict[str, int]
-    by_part: dict[str, int]
-    controls_by_status: dict[str, int]
+    homes: Count
+    findings: Count
+    open: Count
+    accepted: Count
+    by_level: dict[str, Count]
+    by_level_residual: dict[str, Count]
+    by_part: dict[str, Count]
+    controls_by_status: dict[str, Count]
+
+
+class MatrixFactor(_Out):
+    dimensions: list[Literal["security", "privacy"]]
+    likelihood: int = Field(ge=0, le=2)
+    impact: int = Field(ge=0, le=2)
+
+
+class Matrix(_Out):
+    """The risk matrix an assessment was rated with: ``levels[likelihood - 1][impact - 1]``, 5 × 5."""
+
+    levels: list[Annotated[list[LevelName], Field(min_length=5, max_length=5)]] = Field(min_length=5, max_length=5)
+    factors: dict[str, MatrixFactor] = Field(default_factory=dict)
+    max_boost: int = Field(default=0, ge=0, le=4)
 
 
 class Assessment(_Out):
@@ -185,10 +222,17 @@ class Assessment(_Out):
     tool_version: str
     catalogue_version: str
     as_of: str
-    matrix: dict[str, Any]
+    matrix: dict[str, Any] = Field(description="The risk matrix used (see Matrix): levels, factors and max_boost.")
     homes: list[Home]
     data_categories: list[DataCategoryInfo] = Field(default_factory=list, description="The data categories the homes use.")
     rules: list[RuleInfo]
     findings: list[Finding]
     controls: list[ControlAssessment]
     summary: Summary
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix_shape(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Renderers index ``levels`` by rating: a matrix that is not 5 × 5 levels is refused here, not met there."""
+        Matrix.model_validate(value)
+        return value

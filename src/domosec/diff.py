@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from domosec.assessment import LEVELS, Assessment, ControlState, Finding, Rating, Treatment
+from domosec.errors import Diagnostic
 
 DIFF_VERSION = "1"
 
@@ -135,6 +136,23 @@ def diff_assessments(old: Assessment, new: Assessment, *, old_source: str = "", 
             new_by_level={lvl: sum(1 for f in added if f.is_open and f.inherent.level == lvl) for lvl in LEVELS},
         ),
     )
+
+
+def comparability_warnings(old: Assessment, new: Assessment, *, old_source: str = "", new_source: str = "") -> list[Diagnostic]:
+    """Why the two assessments may differ for reasons other than the homes: a different catalogue version.
+
+    The catalogue maps rules to risk sources and clause-7 items and says which items apply; when it
+    changed, findings and control statuses may change although the homes did not. The diff is still
+    made (a baseline from before an upgrade is the common case); these warnings say so.
+    """
+    if old.catalogue_version == new.catalogue_version:
+        return []
+    message = (
+        f"the assessments were made with different catalogue versions ({old.catalogue_version} in {old_source or 'the old one'}, "
+        f"{new.catalogue_version} in {new_source or 'the new one'}): some changes may come from the catalogue, not the homes"
+    )
+    hint = "assess both with the same domosec for a like-for-like diff"
+    return [Diagnostic(new_source or "<assessment>", None, None, "catalogue-mismatch", message, severity="warning", hint=hint)]
 
 
 def new_at_or_above(diff: AssessmentDiff, level: str) -> list[Finding]:

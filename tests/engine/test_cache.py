@@ -1,7 +1,11 @@
-"""The parse cache of the catalogue and the rules: a hit is never stale, and it can be turned off."""
+"""The parse cache of the catalogue and the rules: a hit is never stale, an entry someone else wrote or edited is
+never used, and it can be turned off."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +23,7 @@ CATALOGUE_DATA = Path(__file__).resolve().parents[2] / "src" / "domosec" / "cata
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / "cache"
     monkeypatch.setenv("DOMOSEC_CACHE_DIR", str(directory))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     load_catalogue.cache_clear()
     yield directory
     load_catalogue.cache_clear()
@@ -82,6 +87,50 @@ def test_a_damaged_entry_is_ignored(cache_dir: Path, pack: Path) -> None:
     for entry in cache_dir.glob("rule-*.json"):
         entry.write_text("{not json", encoding="utf-8")
     assert _pack_rule_title(pack) == title
+
+
+TAMPERED_QUERY = "select home_id, 'home' as asset_kind, home_id as asset_id, 'x.' as reason from homes where false"
+
+
+def _edit_entry(entry: Path, old: str, new: str) -> None:
+    """Change an entry's content and keep its signature line, as someone who can write the cache directory can."""
+    signature, _, payload = entry.read_bytes().partition(b"\n")
+    data = json.loads(payload)
+    data["data"][old] = new
+    entry.write_bytes(signature + b"\n" + json.dumps(data).encode("utf-8"))
+
+
+def test_an_edited_rule_entry_is_not_used(cache_dir: Path, pack: Path) -> None:
+    title = _pack_rule_title(pack)
+    [entry] = cache_dir.glob("rule-*.json")
+    _edit_entry(entry, "query", TAMPERED_QUERY)
+    _edit_entry(entry, "title", "Tampered")
+    [rule] = load_rules([pack.parent], include_builtin=False)
+    assert rule.rule.title == title and rule.rule.query != TAMPERED_QUERY
+
+
+def test_an_entry_signed_with_another_key_is_not_used(cache_dir: Path, pack: Path) -> None:
+    title = _pack_rule_title(pack)
+    [entry] = cache_dir.glob("rule-*.json")
+    payload = entry.read_bytes().partition(b"\n")[2].replace(title.encode("utf-8"), b"Forged")
+    forged = hmac.new(b"k" * 32, entry.stem.encode("utf-8") + b"\0" + payload, hashlib.sha256).hexdigest()
+    entry.write_bytes(b"hmac-sha256:" + forged.encode("ascii") + b"\n" + payload)
+    assert _pack_rule_title(pack) == title
+
+
+def test_an_entry_copied_to_another_key_is_not_used(cache_dir: Path) -> None:
+    cache.put("rule-a", {"query": "select 1"})
+    (cache_dir / "rule-b.json").write_bytes((cache_dir / "rule-a.json").read_bytes())
+    assert (cache.get("rule-a"), cache.get("rule-b")) == ({"query": "select 1"}, None)
+
+
+def test_the_signing_key_is_private_to_the_user(cache_dir: Path, tmp_path: Path) -> None:
+    cache.put("catalogue-x", [1])
+    key = tmp_path / "state" / "domosec" / "cache-key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
+    key.chmod(0o644)  # readable by others: it could be copied, so nothing signed with it is trusted
+    cache._KEYS.clear()
+    assert cache.get("catalogue-x") is None
 
 
 def test_off_disables_the_cache(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,8 @@ EXPECTED = {
         ("DEV-S01", "ac-bedroom"): "open",
         ("NET-S10", "f-code-guest"): "open",  # door codes sent in clear
         ("SVC-P04", "hostwise"): "open",  # deposit charged automatically without review
+        ("SVC-S18", "rui"): "open",  # the former co-host still administers the platform
+        ("SVC-S19", "rental-flat"): "open",  # nobody reviews who has access between seasons
     },
     "product-under-design": {
         ("SVC-S09", "lumen-cloud"): "open",  # a voice skill with full scope over cameras and alarm

@@ -10,7 +10,7 @@ import pytest
 
 from domosec.engine.database import RULE_TABLES, Database
 from domosec.engine.ruleset import load_rules
-from domosec.engine.sqlguard import check_query
+from domosec.engine.sqlguard import ALLOWED_FUNCTIONS, check_query, locate_problems
 from domosec.errors import RuleError
 from domosec.model.load import load_model_text
 from domosec.model.normalise import normalise
@@ -34,12 +34,46 @@ HOSTILE = {
     "other database": "select * from system.main.devices",
     "unknown table": "select * from secrets",
     "scalar subquery file": "select (select count(*) from read_parquet('/x.parquet')) as n",
+    "delete in a CTE": "with a as (delete from credentials returning home_id) select * from a",
+    "update in a CTE": "with d as (update devices set name = 'TAMPERED' returning home_id) select home_id from d where false",
+    "insert in a CTE": "with i as materialized (insert into devices (home_id) values ('h') returning home_id) select 1 as x",
+    "DML in a subquery's CTE": "select (with a as (delete from credentials returning 1) select count(*) from a) as n",
+    "huge list": "select list_resize([1], 1600000000) as x",
+    "huge padding": "select lpad('x', 1000000000, 'y') as x",
+    "huge repeat": "select repeat('x', 1000000000) as x",
+    "huge format": "select format('{:>1000000000}', 'x') as x",
+    "growing replace": "select replace(string_agg(name, ''), 'a', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb') as x from devices",
+    "replace by a column": "select replace('a', 'a', name) as x from devices",
+    "regexp_replace": "select regexp_replace(name, '', 'xxxxxxxx', 'g') as x from devices",
+    "recursive CTE": "with recursive r(n) as (select 1 union all select n + 1 from r) select n from r",
+    "sample": "select * from devices using sample 10%",
+    "time travel": "select * from devices at (version => 1)",
+    "pivot": "select * from devices pivot (count(*) for type in ('camera'))",
+    "prepared parameter": "select ? as home_id",
+    "clock": "select now() as x",
+    "randomness": "select random() as x",
+    "qualified function": "select main.lower('x') as x",
+    "function not listed": "select md5('x') as x",
+    "user type": "select cast('x' as main.t) as x",
+    "blob": "select cast('x' as blob) as x",
 }
 
 
 @pytest.mark.parametrize("sql", list(HOSTILE.values()), ids=list(HOSTILE))
 def test_hostile_query_is_refused(sql: str) -> None:
     assert check_query(sql, set(RULE_TABLES)), f"accepted: {sql}"
+
+
+def test_refusals_point_at_the_offending_part() -> None:
+    sql = "select lower(name) as a,\n  repeat(name, 3) as b\nfrom devices"
+    assert locate_problems(sql, set(RULE_TABLES)) == [
+        (sql.index("repeat"), "the function 'repeat' is not allowed in a rule (docs/writing-rules.md lists those that are)")
+    ]
+
+
+def test_every_listed_function_is_one_duckdb_has() -> None:
+    known = {row[0] for row in duckdb.sql("select distinct function_name from duckdb_functions()").fetchall()}
+    assert sorted(ALLOWED_FUNCTIONS - known) == []
 
 
 def test_plain_select_with_ctes_is_accepted() -> None:

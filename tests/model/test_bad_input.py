@@ -247,7 +247,10 @@ def test_unknown_key_without_close_match_lists_the_allowed_keys(tmp_path: Path) 
     run = run_validate(path)
     assert_clean_failure(run)
     assert_reports(run, path, [Error("unknown-key", 10, 1)])
-    assert "(allowed: accepted_risks, controls, devices, domosec, flows, gateways, networks, services, system, users, zones)" in run.stderr
+    assert (
+        "(allowed: accepted_risks, controls, devices, domosec, exclude, flows, gateways, networks, services, system, users, zones)"
+        in run.stderr
+    )
 
 
 # --- generated cases ----------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ HOME_CONTEXT_COLUMNS: frozenset[str] = frozenset(
         "has_mobile_apps",
         "has_automated_decisions",
         "has_personal_data_flows",
+        "has_personal_data",
         "has_sensitive_data",
         "has_biometric_data",
         "has_health_data",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -47,6 +47,23 @@ for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from domosec.cli.entry import version_line
+
+        print(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _domosec(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version (domosec X.Y.Z) and exit.", is_eager=True, callback=_print_version)
+    ] = False,
+) -> None:
+    """Security and privacy risk assessment of smart homes, following ISO/IEC 27403:2024."""
+
+
 def _single_command_app(name: str) -> typer.Typer:
     """The app with only the command ``name``: the same command line, without building the other commands.
 
@@ -65,25 +82,33 @@ def _single_command_app(name: str) -> typer.Typer:
 
 def main() -> None:
     """Entry point: run the app, turning expected errors into messages and exit code 2."""
-    from domosec.cli import process
+    from domosec.cli import process, streams
     from domosec.errors import CatalogueError, InputError
 
+    streams.prepare()
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command in ONE_SHOT_COMMANDS:
         process.one_shot()  # before the command imports the engine: its imports alone ran ~30 ms of collections
     try:
         (_single_command_app(command) if command in COMMANDS else app)()
     except SystemExit as exc:
+        streams.flush_output()  # a full disk or a closed pipe is reported now, not as a traceback at exit
         if process.leaves_at_once():
-            process.leave(exc.code)
-        raise
+            process.leave(streams.exit_status(exc.code))
+        raise SystemExit(streams.exit_status(exc.code)) from None
+    except OSError as exc:
+        if not streams.is_write_failure(exc):
+            raise
+        streams.write_failed(exc)
     except InputError as exc:
         from domosec.cli.output import print_diagnostics
 
         print_diagnostics(exc.diagnostics)
         sys.exit(2)
     except CatalogueError as exc:
-        print(f"domosec: internal error: {exc}", file=sys.stderr)
+        from domosec.safe_text import visible
+
+        print(visible(f"domosec: internal error: {exc}"), file=sys.stderr)
         sys.exit(3)
     except KeyboardInterrupt:
         print("domosec: interrupted", file=sys.stderr)

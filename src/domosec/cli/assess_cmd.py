@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from domosec.cli.report_cmds import AudienceName, AudienceOption, ControlsOption, FailOn, FormatOption, OutputOption
 
+if TYPE_CHECKING:
+    from domosec.model.load import LoadedModel
+
 
 def assess(
-    models: Annotated[list[Path], typer.Argument(help="Model files (YAML or JSON); several are assessed together.", show_default=False)],
+    models: Annotated[
+        list[Path],
+        typer.Argument(help="Model files (YAML or JSON), or - for standard input; several are assessed together.", show_default=False),
+    ],
     output_format: FormatOption = None,
     output: OutputOption = None,
     audience: AudienceOption = AudienceName.expert,
@@ -50,12 +56,14 @@ def assess(
     from domosec.engine.assess import assess as run_assessment
     from domosec.engine.ruleset import load_rules
     from domosec.engine.scoring import level_at_least, load_matrix
-    from domosec.model.load import load_models
+    from domosec.output_file import protect_inputs, stdout_or_path
 
     day = _parse_date(as_of)
+    output = stdout_or_path(output)
+    protect_inputs([*models, *(rules or []), *([matrix] if matrix else [])])  # -o naming one is refused before the work
     fmt = resolve_format(output_format, output)
     check_output(fmt, output, audience.value)
-    loaded = load_models(models, max_bytes=max_bytes)
+    loaded = _load_models(models, max_bytes)
     result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day)
     process.keep(loaded, result)
     emit(result, fmt, output, audience.value, controls=controls)
@@ -64,6 +72,33 @@ def assess(
         if worst:
             say(f"{len(worst)} finding(s) at or above {fail_on.value}", err=True)
             raise typer.Exit(1)
+
+
+def _load_models(paths: list[Path], max_bytes: int) -> list[LoadedModel]:
+    """Load the models, ``-`` from standard input (at most ``max_bytes``), collecting every file's problems."""
+    import sys
+
+    from domosec.errors import ModelError
+    from domosec.model.load import load_models, model_from_document
+    from domosec.model.source import parse_bytes
+    from domosec.output_file import STDOUT
+
+    if STDOUT not in (str(p) for p in paths):
+        return load_models(paths, max_bytes=max_bytes)
+    loaded: list[LoadedModel] = []
+    problems = []
+    for path in paths:
+        try:
+            if str(path) == STDOUT:
+                raw = sys.stdin.buffer.read(max_bytes + 1)
+                loaded.append(model_from_document(parse_bytes(raw, "<stdin>", max_bytes=max_bytes)))
+            else:
+                loaded.extend(load_models([path], max_bytes=max_bytes))
+        except ModelError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ModelError(problems)
+    return loaded
 
 
 def _parse_date(text: str | None) -> dt.date | None:

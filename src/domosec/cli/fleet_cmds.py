@@ -20,6 +20,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _fleet() -> None:
+    """Every fleet command needs the 'fleet' extra (PyArrow, NumPy): said before it starts, not as an ImportError."""
+    from domosec.extras import require
+
+    require("fleet", "domosec fleet")
+
+
 class FleetFormat(StrEnum):
     parquet = "parquet"
     jsonl = "jsonl"
@@ -84,7 +92,9 @@ def generate(
     from domosec.cli.output import console, errors
     from domosec.fleet.export import write_jsonl_fleet, write_parquet_fleet
     from domosec.fleet.generate import BLOCK, generate
+    from domosec.output_file import refuse_stdout
 
+    refuse_stdout(output, "a fleet directory or JSON Lines file")
     if part_homes < BLOCK or part_homes % BLOCK:
         errors.print(f"domosec fleet generate: error: --part-homes must be a multiple of {BLOCK:,}", markup=False)
         raise typer.Exit(2)
@@ -112,7 +122,9 @@ def export(
     from domosec.cli.output import console
     from domosec.fleet.export import convert
     from domosec.fleet.layout import is_fleet_dir
+    from domosec.output_file import refuse_stdout
 
+    refuse_stdout(output, "a fleet directory or JSON Lines file")
     to = output_format or (FleetFormat.jsonl if is_fleet_dir(source) else FleetFormat.parquet)
     written = convert(source, output, to=to.value, part_homes=part_homes)
     console.print(f"wrote {written:,} homes to {output}", style="dim", markup=False)
@@ -147,7 +159,13 @@ def assess(
     from domosec.engine.ruleset import load_rules
     from domosec.engine.scoring import load_matrix
     from domosec.fleet.run import FleetCountError, Job, assess_fleet
+    from domosec.output_file import refuse_stdout
 
+    refuse_stdout(output, "a directory of findings and summaries")
+    if engine is Engine.spark:
+        from domosec.extras import require
+
+        require("spark", "domosec fleet assess --engine spark")
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
@@ -202,9 +220,15 @@ def diff(
     from domosec.fleet.diff import diff_runs, render_diff_json
     from domosec.output_file import check_output_file, write_atomically
 
-    if output is not None:
+    to_stdout = output is not None and str(output) == "-"
+    if output is not None and not to_stdout:
         check_output_file(output)
     result = diff_runs(old, new, top=top)
+    if to_stdout:
+        from domosec.cli.output import echo_document
+
+        echo_document(render_diff_json(result))
+        return
     if output is not None:
         write_atomically(output, render_diff_json(result))
         console.print(f"wrote {output}", style="dim", markup=False)

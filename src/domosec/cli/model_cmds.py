@@ -14,14 +14,20 @@ def validate(
     models: Annotated[list[Path], typer.Argument(help="Model files (YAML or JSON).", show_default=False)],
     max_bytes: Annotated[int, typer.Option(help="Refuse files larger than this many bytes.")] = 10 * 1024 * 1024,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when every model is valid.")] = False,
+    suggest: Annotated[
+        bool, typer.Option("--suggest", help="Also name the facts each model leaves out that a rule would read (as warnings).")
+    ] = False,
 ) -> None:
     """Check that model files parse, match the schema and reference only defined elements.
 
     Every problem of every file is reported, as file:line:col: error[code]: message.
     """
+    from rich.text import Text
+
     from domosec.cli.output import console, print_diagnostics
     from domosec.errors import ModelError
     from domosec.model.load import load_model
+    from domosec.safe_text import rich_text
 
     failed = False
     for path in models:
@@ -34,9 +40,16 @@ def validate(
         if not quiet:
             m = loaded.model
             console.print(
-                f"[green]ok[/green] {path}: {m.system.name} — {len(m.devices)} devices, {len(m.gateways)} gateways, "
-                f"{len(m.networks)} networks, {len(m.services)} services, {len(m.flows)} flows"
+                Text("ok", style="green"),
+                rich_text(
+                    f"{path}: {m.system.name} — {len(m.devices)} devices, {len(m.gateways)} gateways, "
+                    f"{len(m.networks)} networks, {len(m.services)} services, {len(m.flows)} flows"
+                ),
             )
+        if suggest:
+            from domosec.model.suggest import suggestions
+
+            print_diagnostics(suggestions(loaded))  # facts worth stating, as warnings; the model stays valid
     if failed:
         raise typer.Exit(2)
 
@@ -50,8 +63,10 @@ def schema(
 
     from domosec.assessment import Assessment
     from domosec.model.schema import model_json_schema_text
+    from domosec.output_file import stdout_or_path
 
     text = json.dumps(Assessment.model_json_schema(), indent=2, sort_keys=True) + "\n" if assessment else model_json_schema_text()
+    output = stdout_or_path(output)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -11,9 +11,10 @@ import functools
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from domosec.errors import Diagnostic
+from domosec.safe_text import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,10 +25,20 @@ CONSOLE_NAMES = ("console", "errors")
 @functools.cache
 def _consoles() -> dict[str, Console]:
     from rich.console import Console
+    from rich.text import Text
+
+    class SafeConsole(Console):
+        """A console that shows every string as written: control characters as visible escapes
+        (:func:`domosec.safe_text.visible`), never parsed as markup. Strings reach it from models,
+        rules and assessments (also as table cells); styling is given as ``style``, never as markup."""
+
+        def render_str(self, text: str, **options: Any) -> Text:
+            options["markup"] = False
+            return super().render_str(visible(text), **options)
 
     return {
-        "console": Console(highlight=False, soft_wrap=True, emoji=False),
-        "errors": Console(stderr=True, highlight=False, soft_wrap=True, emoji=False),
+        "console": SafeConsole(highlight=False, soft_wrap=True, emoji=False),
+        "errors": SafeConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False),
     }
 
 
@@ -39,16 +50,29 @@ def __getattr__(name: str) -> Console:
 
 
 def say(message: str, *, err: bool = False, style: str | None = None) -> None:
-    """Print ``message`` (no markup) on one line of stdout, or stderr with ``err``.
+    """Print ``message`` (no markup, control characters shown as escapes) on one line of stdout, or stderr with ``err``.
 
     Rich would print exactly the text where it adds no colour (not a terminal, colour not forced),
     so there the line is written directly.
     """
     stream = sys.stderr if err else sys.stdout
+    message = visible(message)
     if _plain(stream):
         print(message, file=stream)
     else:
         _consoles()["errors" if err else "console"].print(message, style=style, markup=False)
+
+
+def echo_document(text: str) -> None:
+    """Write a document (JSON, Markdown, CSV, YAML…) to standard output; on a terminal, control characters from
+    the inputs are written as ``\\uXXXX`` escapes (still valid JSON), so they cannot drive the terminal."""
+    if sys.stdout.isatty():
+        from domosec.safe_text import json_escaped
+
+        text = json_escaped(text)
+    import typer
+
+    typer.echo(text, nl=False)
 
 
 def _plain(stream: TextIO) -> bool:
@@ -70,4 +94,4 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     errors = _consoles()["errors"]
     for d in diagnostics:
         style = "red" if d.severity == "error" else "yellow"
-        errors.print(d.render(), style=style, markup=False)
+        errors.print(visible(d.render()), style=style, markup=False)

@@ -78,6 +78,10 @@ def report(
 
       domosec report assessment.json --format markdown --audience home
     """
+    from domosec.output_file import protect_inputs, stdout_or_path
+
+    output = stdout_or_path(output)
+    protect_inputs([assessment])
     fmt = resolve_format(output_format, output)
     check_output(fmt, output, audience.value)
     emit(read_assessment(assessment), fmt, output, audience.value, controls=controls, source=str(assessment))
@@ -119,9 +123,14 @@ def diff(
 
       domosec diff old-home.yaml home.yaml
     """
-    from domosec.cli.output import console, errors
-    from domosec.diff import diff_assessments, new_at_or_above
+    from domosec.cli.output import console, errors, print_diagnostics
+    from domosec.diff import comparability_warnings, diff_assessments, new_at_or_above
+    from domosec.output_file import check_output_file, protect_inputs, stdout_or_path
 
+    output = stdout_or_path(output)
+    protect_inputs([old, new, *([matrix] if matrix else [])])
+    if output is not None:
+        check_output_file(output)  # before the two assessments, not after them
     loaded: dict[Path, Assessment] = {}
     models: list[Path] = []
     for path in (old, new):
@@ -134,6 +143,7 @@ def diff(
         day = _parse_date(as_of) if as_of else _first_date(loaded.values())
         loaded |= _assess_models(models, day, matrix, rules or [])
     result = diff_assessments(loaded[old], loaded[new], old_source=str(old), new_source=str(new))
+    print_diagnostics(comparability_warnings(loaded[old], loaded[new], old_source=str(old), new_source=str(new)))
     if output_format is DiffFormat.table and output is None:
         from domosec.report.diff import render_diff_table
 
@@ -149,14 +159,21 @@ def diff(
 
 
 def resolve_format(output_format: FormatName | None, output: Path | None) -> FormatName:
-    """The format asked for, else the one the output file's suffix names, else table."""
-    from domosec.report.formats import format_for_path
+    """The format asked for, else the one the output file's suffix names, else table; an unknown suffix is a usage error."""
+    from domosec.report.formats import FORMATS, format_for_path
 
     if output_format is not None:
         return output_format
-    if output is not None:
-        return format_for_path(output) or FormatName.table
-    return FormatName.table
+    if output is None:
+        return FormatName.table
+    named = format_for_path(output)
+    if named is None and output.suffix:
+        from domosec.output_file import check_output_file
+
+        check_output_file(output)  # a place that cannot take the file is the first thing to say
+        known = ", ".join(spec.suffix for spec in FORMATS.values())
+        _usage(f"no output format has the suffix '{output.suffix}' (of -o {output}): use one of {known}, or give --format")
+    return named or FormatName.table
 
 
 def check_output(fmt: FormatName, output: Path | None, audience: str) -> None:
@@ -164,6 +181,10 @@ def check_output(fmt: FormatName, output: Path | None, audience: str) -> None:
     from domosec.report.formats import FORMATS
 
     spec = FORMATS[fmt]
+    if fmt is FormatName.pdf:
+        from domosec.extras import require
+
+        require("pdf", "the PDF report", str(output or "-"))
     if audience not in spec.audiences:
         _usage(f"--audience {audience} is for {', '.join(f.value for f in FORMATS if audience in FORMATS[f].audiences)}, not {fmt.value}")
     if spec.binary and output is None and sys.stdout.isatty():
@@ -188,7 +209,10 @@ def emit(
         if audience == "home":
             from rich.markdown import Markdown
 
-            console.print(Markdown(home_markdown(result)))
+            from domosec.safe_text import visible
+
+            # Links are shown as text, never as terminal hyperlinks; control characters as escapes.
+            console.print(Markdown(visible(home_markdown(result)), hyperlinks=False))
         else:
             from domosec.report.terminal import print_terminal
 
@@ -241,19 +265,19 @@ def assessment_from_data(path: Path, data: Any) -> Assessment:
 
 
 def _read_json(path: Path) -> Any:
+    from domosec.assessment import MAX_ASSESSMENT_BYTES
     from domosec.errors import Diagnostic, InputError
+    from domosec.model.source import read_bounded
+    from domosec.safe_text import has_lone_surrogate
 
     name = str(path)
+    raw = read_bounded(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON file", hint="an assessment is at most 256 MB")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError([Diagnostic(name, None, None, "file-not-found", "no such file")]) from None
-    except IsADirectoryError:
-        raise InputError([Diagnostic(name, None, None, "not-a-file", "is a directory, expected an assessment JSON file")]) from None
-    except PermissionError:
-        raise InputError([Diagnostic(name, None, None, "unreadable", "permission denied")]) from None
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(raw.decode("utf-8-sig"))
+        if b"\\u" in raw and has_lone_surrogate(data):
+            message = "a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text"
+            raise InputError([Diagnostic(name, None, None, "not-utf8", message)])
+        return data
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError([Diagnostic(name, line, 1, "not-utf8", f"byte {exc.start} is not valid UTF-8")]) from None
@@ -262,6 +286,8 @@ def _read_json(path: Path) -> Any:
         raise InputError([Diagnostic(name, exc.lineno, exc.colno, "not-json", f"invalid JSON: {exc.msg}", hint=hint)]) from None
     except RecursionError:
         raise InputError([Diagnostic(name, None, None, "too-deep", "the JSON nests too deeply")]) from None
+    except ValueError:  # after JSONDecodeError, its subclass: an integer over Python's 4,300 digits
+        raise InputError([Diagnostic(name, None, None, "number-too-large", "the JSON holds a number too long to read")]) from None
 
 
 def _validation_problems(path: Path, exc: Any) -> list[Diagnostic]:
@@ -352,7 +378,9 @@ def _write_text(text: str, output: Path | None) -> None:
     from domosec.output_file import write_atomically
 
     if output is None:
-        typer.echo(text, nl=False)
+        from domosec.cli.output import echo_document
+
+        echo_document(text)
     else:
         write_atomically(output, text)
         say(f"wrote {output}", style="dim")

@@ -23,10 +23,32 @@ def scan(
         Path | None,
         typer.Option("--output", "-o", help="Write the merged model here instead of standard output.", rich_help_panel="Output"),
     ] = None,
-    ports: Annotated[str, typer.Option(help="More TCP ports to scan, e.g. 8000-8010,9000.", rich_help_panel="What")] = "",
+    ports: Annotated[
+        str,
+        typer.Option(
+            help="More ports to scan, e.g. 8000-8010,9000; U: before UDP ports (CoAP), e.g. U:5683,56830.", rich_help_panel="What"
+        ),
+    ] = "",
     default_ports: Annotated[
-        bool, typer.Option("--default-ports/--no-default-ports", help="Scan the usual smart-home ports.", rich_help_panel="What")
+        bool,
+        typer.Option(
+            "--default-ports/--no-default-ports", help="Scan the table of home and IoT ports (docs/scan.md).", rich_help_panel="What"
+        ),
     ] = True,
+    top_ports: Annotated[
+        int | None,
+        typer.Option(help="Only the first N ports of the home and IoT table, by rank.", rich_help_panel="What", show_default=False),
+    ] = None,
+    all_ports: Annotated[bool, typer.Option("--all-ports", help="Every TCP port, 1-65535.", rich_help_panel="What")] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Never touch these: addresses, CIDR blocks, MAC addresses or model device IDs, comma-separated (repeatable); "
+            "adds to the model's exclude: list.",
+            rich_help_panel="Safety",
+            show_default=False,
+        ),
+    ] = None,
     probes: Annotated[
         bool,
         typer.Option("--probes/--no-probes", help="Probe open ports (banners, TLS, logins); off: open ports only.", rich_help_panel="What"),
@@ -76,13 +98,21 @@ def scan(
     """
     import asyncio
 
+    from domosec.extras import require
+    from domosec.output_file import stdout_or_path
+
+    require("scan", "domosec scan")  # before the scan modules, which import its packages
+    output = stdout_or_path(output)
+
     from domosec.cli.output import errors
     from domosec.errors import Diagnostic, InputError
+    from domosec.evidence.scan.exclusions import exclusion_items, resolve_exclusions
     from domosec.evidence.scan.merge import MergeOptions, merge_observations
     from domosec.evidence.scan.observations import Observations
     from domosec.evidence.scan.output import model_yaml, summary_lines
+    from domosec.evidence.scan.ports import top_ports as table_ports
     from domosec.evidence.scan.runner import run_scan
-    from domosec.evidence.scan.targets import DEFAULT_TCP_PORTS, Limits, ScanPlan, parse_ports, parse_targets
+    from domosec.evidence.scan.targets import Limits, ScanPlan, parse_port_spec, parse_targets
 
     problems = [
         Diagnostic(f"--{name}", None, None, "bad-limit", f"must be {what}, not {value:g}")
@@ -94,6 +124,7 @@ def scan(
             ("probe-timeout", probe_timeout, probe_timeout > 0, "above 0"),
             ("discovery-wait", discovery_wait, discovery_wait > 0, "above 0"),
             ("max-hosts", max_hosts, max_hosts >= 1, "at least 1"),
+            ("top-ports", top_ports or 0, top_ports is None or top_ports >= 1, "at least 1"),
         )
         if not ok
     ]
@@ -103,8 +134,11 @@ def scan(
         problems += output_file_problems(output)  # found before the scan, not after it
     if problems:
         raise InputError(problems)
-    tcp_ports = tuple(sorted(set(DEFAULT_TCP_PORTS if default_ports else ()) | set(parse_ports(ports))))
-    if not tcp_ports:
+    table_tcp, table_udp = table_ports(top_ports) if default_ports or top_ports is not None else ((), ())
+    extra_tcp, extra_udp = parse_port_spec(ports)
+    tcp_ports = tuple(range(1, 65536)) if all_ports else tuple(sorted({*table_tcp, *extra_tcp}))
+    udp_ports = tuple(sorted({*table_udp, *extra_udp}))
+    if not tcp_ports and not udp_ports:
         raise InputError([Diagnostic("--ports", None, None, "no-ports", "no port to scan: give --ports or keep --default-ports")])
     items, hosts = parse_targets(target, allow_public=allow_public, max_hosts=max_hosts)
     base = None
@@ -112,10 +146,14 @@ def scan(
         from domosec.model.load import load_model
 
         base = load_model(model).model
+    excluded = resolve_exclusions(exclusion_items(exclude or [], base), base)
+    hosts = tuple(h for h in hosts if not excluded.covers(str(h)))
     plan = ScanPlan(
         targets=items,
         hosts=hosts,
         tcp_ports=tcp_ports,
+        udp_ports=udp_ports,
+        excluded=excluded.described,
         limits=Limits(rate=rate, per_host=per_host, concurrency=concurrency, connect_timeout=timeout, probe_timeout=probe_timeout),
         discovery=discovery,
         discovery_wait=discovery_wait,
@@ -140,7 +178,9 @@ def scan(
         header.append("The scan was interrupted: this model holds only what was found before it stopped.")
     text = model_yaml(merged, header=header)
     if output is None:
-        typer.echo(text, nl=False)
+        from domosec.cli.output import echo_document
+
+        echo_document(text)
     else:
         from domosec.output_file import write_atomically
 

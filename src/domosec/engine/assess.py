@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hashlib
 import os
 import re
@@ -18,8 +17,10 @@ from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
 from domosec.catalog.load import Catalogue, load_catalogue
 from domosec.engine import inventory
-from domosec.engine.database import Database, QueryClock, Rows
+from domosec.engine.database import Database, QueryClock, RowLimitError, Rows
+from domosec.engine.memory import process_cap
 from domosec.engine.rule import RESERVED_COLUMNS
+from domosec.engine.ruleoutput import adjustment, column_problems, explain_values, limit_problem, output_problem, row_problem
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
 from domosec.engine.soa import applicability, statement_of_applicability
@@ -50,15 +51,17 @@ def finding_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | duckdb.Error]:
+def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | Exception]:
     """Each rule's result table (or its error), in rule order.
 
     A worker thread per cursor takes the next rule until none is left (DuckDB releases the GIL
-    while it plans and runs a query, so the cursors work in parallel).
+    while it plans and runs a query, so the cursors work in parallel). Each query runs as a
+    subquery, under the time limit and the row limit (:func:`domosec.engine.database.read_rule`),
+    and all of them under the memory cap (:func:`domosec.engine.memory.process_cap`).
     """
     workers = max(1, min(len(rules), os.cpu_count() or 1, 4))
     cursors = db.cursors(workers)
-    results: list[Rows | duckdb.Error | None] = [None] * len(rules)
+    results: list[Rows | Exception | None] = [None] * len(rules)
     failures: list[BaseException] = []
     lock = threading.Lock()
     indices = iter(range(len(rules)))
@@ -71,19 +74,27 @@ def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | duckdb.Error]
                 if index is None:
                     return
                 try:
-                    results[index] = clock.query(cursor, rules[index].rule.query)
-                except duckdb.Error as exc:
+                    results[index] = clock.rule(cursor, rules[index].rule.query, db.row_limit)
+                except (duckdb.Error, RowLimitError, MemoryError) as exc:
                     results[index] = exc
         except BaseException as exc:  # raised again in the calling thread
             failures.append(exc)
 
     try:
-        with QueryClock() as clock:
+        with process_cap(db.memory), QueryClock() as clock:
             threads = [threading.Thread(target=work, args=(cursor, clock), name="domosec-rules") for cursor in cursors]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            # Memory is shared: a query over the limit can make another one running beside it fail. Each query
+            # that ran out of memory runs again alone, so only a query that needs too much on its own is named.
+            for index, result in enumerate(results):
+                if isinstance(result, (duckdb.OutOfMemoryException, MemoryError)):
+                    try:
+                        results[index] = clock.rule(cursors[0], rules[index].rule.query, db.row_limit)
+                    except (duckdb.Error, RowLimitError, MemoryError) as exc:
+                        results[index] = exc
     finally:
         for cursor in cursors:
             cursor.close()
@@ -93,76 +104,71 @@ def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | duckdb.Error]
 
 
 def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
-    """Run every rule's query; a failing query or a broken row contract is a RuleError naming the rule."""
+    """Run every rule's query; a failing query, a limit reached or a broken row contract is a RuleError naming the rule."""
+    homes = {str(r[0]) for r in db.con.execute("select home_id from homes").fetchall()}
     raw: list[RawFinding] = []
     problems: list[Diagnostic] = []
     for lr, table in zip(rules, _run_all(db, rules), strict=True):
-        if isinstance(table, duckdb.Error):
-            exc = table
-            text = str(exc).strip()
-            message = text.splitlines()[0] if text else type(exc).__name__
-            at = re.search(r"LINE (\d+):", text)
-            line = lr.query_line + int(at.group(1)) - 1 if at else lr.query_line
-            problems.append(Diagnostic(lr.file, line, 1, "rule-failed", f"rule {lr.rule.id}: the query failed: {message}"))
+        if isinstance(table, Exception):
+            problems.append(limit_problem(lr, table) or _failure(lr, table))
             continue
-        missing = [c for c in RESERVED_COLUMNS if c not in table.columns]
-        if missing:
-            problems.append(
-                Diagnostic(
-                    lr.file,
-                    lr.query_line,
-                    1,
-                    "rule-columns",
-                    f"rule {lr.rule.id}: the query must return {', '.join(RESERVED_COLUMNS)}; missing {', '.join(missing)}",
-                )
-            )
+        broken = column_problems(lr, table.columns, table.types)
+        if broken:
+            problems.extend(broken)
             continue
-        seen: set[tuple[str, str, str]] = set()
-        for row in table.records:
-            detail = str(row.pop("detail_key", "") or "")
-            ident = (str(row["home_id"]), str(row["asset_id"]), detail)
-            if ident in seen:
-                problems.append(
-                    Diagnostic(
-                        lr.file,
-                        lr.query_line,
-                        1,
-                        "rule-duplicate-rows",
-                        f"rule {lr.rule.id}: asset '{ident[1]}' appears twice; aggregate so each asset gives one row (or return a detail_key)",
-                    )
-                )
-                break
-            seen.add(ident)
-            raw.append(
-                RawFinding(
-                    rule=lr,
-                    home_id=str(row.pop("home_id")),
-                    asset_kind=str(row.pop("asset_kind")),
-                    asset_id=str(row.pop("asset_id")),
-                    reason=str(row.pop("reason")),
-                    detail_key=detail,
-                    likelihood_adjust=_adjust(row.pop("likelihood_adjust", 0)),
-                    impact_adjust=_adjust(row.pop("impact_adjust", 0)),
-                    explain={k: _jsonable(v) for k, v in row.items()},
-                )
-            )
+        try:
+            raw.extend(_raw_findings(lr, table, homes))
+        except _Broken as exc:
+            problems.append(exc.diagnostic)
     if problems:
         raise RuleError(problems)
     return raw
 
 
-def _adjust(value: Any) -> int:
-    return max(-2, min(2, int(value))) if value is not None else 0
+class _Broken(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+def _raw_findings(lr: LoadedRule, table: Rows, homes: set[str]) -> list[RawFinding]:
+    explain_columns = [c for c in table.columns if c not in (*RESERVED_COLUMNS, "detail_key", "likelihood_adjust", "impact_adjust")]
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for row in table.records:
+        problem = row_problem(lr, row, homes)
+        if problem:
+            raise _Broken(problem)
+        detail = str(row.get("detail_key") or "")
+        ident = (row["home_id"], row["asset_id"], detail)
+        if ident in seen:
+            message = f"rule {lr.rule.id}: asset '{ident[1]}' appears twice; aggregate so each asset gives one row (or return a detail_key)"
+            raise _Broken(Diagnostic(lr.file, lr.query_line, 1, "rule-duplicate-rows", message))
+        seen.add(ident)
+        try:
+            out.append(
+                RawFinding(
+                    rule=lr,
+                    home_id=row["home_id"],
+                    asset_kind=row["asset_kind"],
+                    asset_id=row["asset_id"],
+                    reason=row["reason"],
+                    detail_key=detail,
+                    likelihood_adjust=adjustment(row.get("likelihood_adjust"), "likelihood_adjust"),
+                    impact_adjust=adjustment(row.get("impact_adjust"), "impact_adjust"),
+                    explain=explain_values(row, explain_columns),
+                )
+            )
+        except ValueError as exc:
+            raise _Broken(output_problem(lr, str(exc))) from None
+    return out
+
+
+def _failure(lr: LoadedRule, exc: Exception) -> Diagnostic:
+    text = str(exc).strip()
+    message = text.splitlines()[0] if text else type(exc).__name__
+    at = re.search(r"LINE (\d+):", text)
+    line = lr.query_line + int(at.group(1)) - 1 if at else lr.query_line
+    return Diagnostic(lr.file, line, 1, "rule-failed", f"rule {lr.rule.id}: the query failed: {message}")
 
 
 def assess(

@@ -7,13 +7,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
 
+from domosec.engine.memory import DEFAULT_MEMORY_LIMIT, memory_limit
 from domosec.model.tables import FLOAT64, SPECS, sql_type
 
 if TYPE_CHECKING:
@@ -23,6 +24,16 @@ VIEWS = ("equipment", "element_names", "flow_contents", "asset_context", "servic
 PARAM_TABLE = "params"
 RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
 DEFAULT_TIME_LIMIT_S = 30.0
+ROWS_PER_HOME = 100_000
+"""A rule query may return at most this many rows per home of the database (one finding per row)."""
+
+
+class RowLimitError(Exception):
+    """A rule query returned more rows than its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"more than {limit:,} rows")
 
 
 def _view_statements() -> list[str]:
@@ -40,14 +51,13 @@ class Database:
         *,
         as_of: dt.date,
         threads: int | None = 1,
-        memory_limit: str | None = None,
+        memory: str | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         """Load ``tables``: Arrow tables, or the plain rows of :func:`domosec.model.normalise.normalise_rows`."""
         self.con = duckdb.connect(":memory:")
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
-        if memory_limit:
-            self.con.execute("set memory_limit = ?", [memory_limit])
+        self._limit_memory(memory_limit(memory))
         for name, table in tables.items():
             if isinstance(table, list):
                 _load_rows(self.con, name, table)
@@ -62,8 +72,21 @@ class Database:
         """Take over a connection that already holds the model tables (a fleet batch loads and checks them itself)."""
         db = cls.__new__(cls)
         db.con = con
+        db.memory = None
+        if memory_limit(None):
+            db._limit_memory(memory_limit(None))
         db._prepare(as_of)
         return db
+
+    def _limit_memory(self, limit: str | None) -> None:
+        """DuckDB's memory limit, with nothing spilled to disk (a query past it fails instead of filling the disk).
+
+        ``memory`` keeps the limit for :func:`domosec.engine.memory.process_cap` while rules run.
+        """
+        self.memory = limit
+        if limit:
+            self.con.execute("set memory_limit = ?", [limit])
+        self.con.execute("set temp_directory = ''")
 
     def _prepare(self, as_of: dt.date) -> None:
         """Add the parameters and the engine's views, then lock the database down."""
@@ -76,6 +99,8 @@ class Database:
         self.con.execute("set autoinstall_known_extensions = false")
         self.con.execute("set autoload_known_extensions = false")
         self.con.execute("set lock_configuration = true")
+        homes = self.con.execute("select count(*) from homes").fetchone()
+        self.row_limit = ROWS_PER_HOME * max(1, int(homes[0]) if homes else 1)
 
     def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Rows:
         """Run one read-only query, interrupting it after ``time_limit_s`` seconds."""
@@ -121,6 +146,8 @@ class Rows:
 
     columns: list[str]
     records: list[dict[str, Any]]
+    types: list[str] = field(default_factory=list)
+    """DuckDB's type of each column (``VARCHAR``, ``INTEGER``, ``VARCHAR[]``, …)."""
 
 
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Rows:
@@ -130,8 +157,28 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, time_limit_s: float =
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> Rows:
     cursor = con.execute(sql)
-    columns = [d[0] for d in cursor.description or []]
-    return Rows(columns, [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()])
+    description = cursor.description or []
+    columns = [d[0] for d in description]
+    return Rows(columns, [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()], [str(d[1]) for d in description])
+
+
+def read_rule(con: duckdb.DuckDBPyConnection, sql: str, row_limit: int) -> Rows:
+    """Run a rule's query as a subquery, returning at most ``row_limit`` rows.
+
+    Being a subquery is the wall behind the SQL guard: DuckDB refuses a data-modifying
+    statement anywhere but at the top level ("WITH clause containing a data-modifying statement
+    must be at the top level"), so no rule query can change the model even if it passed the
+    guard. The row limit is applied inside DuckDB, so a query that would return millions of rows
+    stops at ``row_limit + 1`` and is refused.
+    """
+    query = sql.rstrip()
+    if query.endswith(";"):
+        query = query[:-1]
+    # On the query's first line, so DuckDB's "LINE n" still counts the rule's own lines.
+    rows = _fetch(con, f"select * from ({query}\n) as rule_rows limit {int(row_limit) + 1}")
+    if len(rows.records) > row_limit:
+        raise RowLimitError(row_limit)
+    return rows
 
 
 class QueryClock:
@@ -142,8 +189,8 @@ class QueryClock:
     a whole limit when none was running), so it wakes rarely and never per query.
     """
 
-    def __init__(self, seconds: float = DEFAULT_TIME_LIMIT_S) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds if seconds is not None else DEFAULT_TIME_LIMIT_S
         self._lock = threading.Lock()
         self._running: dict[int, tuple[duckdb.DuckDBPyConnection, float]] = {}
         self._stop = threading.Event()
@@ -161,6 +208,11 @@ class QueryClock:
         """Run one read-only query on ``con`` under the clock."""
         with self.watching(con):
             return _fetch(con, sql)
+
+    def rule(self, con: duckdb.DuckDBPyConnection, sql: str, row_limit: int) -> Rows:
+        """Run a rule's query on ``con`` under the clock (see :func:`read_rule`)."""
+        with self.watching(con):
+            return read_rule(con, sql, row_limit)
 
     @contextmanager
     def watching(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from domosec import cache
 from domosec.engine.database import RULE_TABLES
 from domosec.engine.rule import Rule
-from domosec.engine.sqlguard import locate_problems
+from domosec.engine.sqlguard import guard_digest, locate_problems
 from domosec.errors import Diagnostic, ModelError, RuleError
 from domosec.model.diagnose import diagnostics_from_validation
 from domosec.model.source import read_document
@@ -81,6 +81,15 @@ def load_rules(extra_dirs: Iterable[Path] = (), *, include_builtin: bool = True)
     return sorted(loaded, key=lambda r: r.rule.id)
 
 
+def _is_block_scalar(file: str, position: tuple[int, int]) -> bool:
+    """Whether the value at ``position`` is a ``|`` or ``>`` block scalar."""
+    try:
+        text = Path(file).read_text(encoding="utf-8").splitlines()[position[0] - 1]
+    except (OSError, IndexError):
+        return False
+    return text[max(0, position[1] - 1) :].lstrip().startswith(("|", ">"))
+
+
 def _block_indent(file: str, line: int) -> int:
     """The indentation of a block scalar's first line, to map query columns back to the file."""
     try:
@@ -94,11 +103,13 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> LoadedRule:
     """Load one rule file and check its metadata, its place and its query.
 
     A rule that passed every check is remembered in the cache under the hash of its bytes and
-    path, so an unchanged rule is not parsed and checked again on the next run.
+    path, the guard's code and the versions, so an unchanged rule is not parsed and checked again
+    on the next run, and a rule accepted by an earlier guard is checked again. Cache entries are
+    signed (:mod:`domosec.cache`): an entry edited by anyone else is not used.
     """
     name = str(path)
     try:
-        key = cache.content_key("rule", duckdb.__version__, name, path.read_bytes())
+        key = cache.content_key("rule", duckdb.__version__, guard_digest(), name, path.read_bytes())
     except OSError:
         key = ""
     hit = cache.get(key) if key else None
@@ -123,8 +134,8 @@ def _check_rule_file(path: Path, name: str, builtin: bool) -> LoadedRule:
         raise RuleError(diagnostics_from_validation(exc, doc, Rule)) from None
     problems: list[Diagnostic] = []
     qpos = doc.position(("query",)) or (1, 1)
-    # A multi-line query is a block scalar, whose text starts on the line after its indicator.
-    query_line = qpos[0] + 1 if "\n" in rule.query.strip() else qpos[0]
+    # A block scalar's text starts on the line after its indicator (``query: |``).
+    query_line = qpos[0] + 1 if "\n" in rule.query.strip() or _is_block_scalar(doc.file, qpos) else qpos[0]
     folder = CLAUSE_FOLDER.match(path.parent.name)
     if folder and folder.group(1) != rule.risk_source:
         problems.append(

@@ -14,6 +14,9 @@ from domosec.catalog.types import Control
 from domosec.engine.database import Database
 from domosec.model.elements import ControlStatus, SystemModel
 
+HOUSEHOLD_ROLES = frozenset({"user", "installer", "network_operator"})
+"""Stakeholder roles a household can act through: itself, its installer, its internet provider."""
+
 
 def applicability(db: Database, cat: Catalogue) -> dict[str, dict[str, bool]]:
     """``{home_id: {control_id: applicable}}``, from one query over ``home_context``."""
@@ -48,9 +51,17 @@ def statement_of_applicability(
                 sorted(set(linked[control.id])),
                 cat,
                 covered_risk_items,
+                model.system.kind,
             )
         )
     return out
+
+
+def _addressed(control: Control, kind: str, questions: list[str]) -> list[str]:
+    """In a home, a question only the maker or provider can answer (secure boot, signing keys) says so."""
+    if kind != "deployment" or set(control.responsible) & HOUSEHOLD_ROLES:
+        return questions
+    return [f"Ask the maker or service provider: {q}" for q in questions]
 
 
 def _assess_control(
@@ -61,9 +72,12 @@ def _assess_control(
     finding_ids: list[str],
     cat: Catalogue,
     covered: set[str],
+    kind: str = "deployment",
 ) -> ControlAssessment:
     app = control.applicability
     reason = app.applies_because if applies else (app.not_applicable_because or "The model shows no element it applies to.")
+    if kind == "product" and not applies:
+        reason = f"{reason} (judged on the sample users and devices the product model lists)"
     evidence = [f"{e.kind}: {e.ref}" + (f" — {e.description}" if e.description else "") for e in decl.evidence] if decl else []
     n = len(finding_ids)
     status: ControlState
@@ -115,5 +129,5 @@ def _assess_control(
         status_reason=why,
         evidence=evidence,
         findings=finding_ids,
-        questions=questions,
+        questions=_addressed(control, kind, questions),
     )

@@ -221,11 +221,12 @@ data_facts as (
     bool_or(d.sensitivity in ('high', 'special')) as has_sensitive_data,
     bool_or(d.category = 'biometric') as has_biometric_data,
     bool_or(d.category = 'health') as has_health_data,
-    bool_or(d.category = 'children_data') as has_children_data
+    bool_or(d.category = 'children_data') as has_children_data,
+    bool_or(d.from_equipment and d.category not in ('telemetry', 'environment')) as has_personal_equipment_data
   from (
-    select ed.home_id, ed.category, ed.sensitivity from equipment_data as ed
+    select ed.home_id, ed.category, ed.sensitivity, true as from_equipment from equipment_data as ed
     union all
-    select fd.home_id, fd.category, fd.sensitivity from flow_data as fd
+    select fd.home_id, fd.category, fd.sensitivity, false as from_equipment from flow_data as fd
   ) as d
   group by d.home_id
 ),
@@ -262,6 +263,10 @@ select
   coalesce(svf.has_mobile_apps, false) as has_mobile_apps,
   exists (select 1 from service_decisions as dec where dec.home_id = h.home_id) as has_automated_decisions,
   coalesce(pf.personal_flow_count, 0) > 0 as has_personal_data_flows,
+  -- personal data anywhere: carried by a flow, collected or stored by equipment, or seen by a camera or microphone
+  coalesce(pf.personal_flow_count, 0) > 0 or coalesce(daf.has_personal_equipment_data, false)
+    or coalesce(df.has_camera_devices, false) or coalesce(sf.has_camera_sensors, false)
+    or coalesce(df.has_voice_devices, false) or coalesce(sf.has_microphone_sensors, false) as has_personal_data,
   coalesce(daf.has_sensitive_data, false) as has_sensitive_data,
   coalesce(daf.has_biometric_data, false) or coalesce(sf.has_biometric_sensors, false) as has_biometric_data,
   coalesce(daf.has_health_data, false) or coalesce(df.has_health_devices, false) as has_health_data,

@@ -6,6 +6,7 @@ counted as changed. Both runs' findings are read by DuckDB straight from their P
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import duckdb
 
 from domosec.errors import Diagnostic, InputError
-from domosec.fleet.outdir import FINDINGS_DIR, SUMMARY_JSON
+from domosec.fleet.outdir import FINDINGS_DIR, SUMMARY_JSON, recover
 
 
 def _findings_glob(run: Path) -> str:
+    with contextlib.suppress(OSError):  # a directory this user cannot write is read as it is
+        recover(run)  # a run killed while publishing: finish its publication first, so old and new never mix
     folder = run / FINDINGS_DIR
     if not (run / SUMMARY_JSON).is_file() or not folder.is_dir():
         raise InputError([Diagnostic(str(run), None, None, "not-a-fleet-run", "expected the output directory of `domosec fleet assess`")])

@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from domosec.catalog.load import Catalogue, clause_sort_key
-from domosec.engine.database import Database, QueryClock
+from domosec.engine.database import Database, QueryClock, RowLimitError
+from domosec.engine.memory import process_cap
 from domosec.engine.rule import RESERVED_COLUMNS
+from domosec.engine.ruleoutput import column_problems, limit_problem, output_problem, sql_row_problems
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
 from domosec.errors import Diagnostic, RuleError
@@ -126,9 +128,10 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
             "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
             "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
         )
-        with QueryClock(BATCH_TIME_LIMIT_S) as clock:
+        with process_cap(db.memory), QueryClock(BATCH_TIME_LIMIT_S) as clock:
             for lr in plan.rules:
                 _run_rule(db, plan, lr, clock)
+        _check_rows(con, plan)
         _check_unique(con, plan)
         # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
         # the counts below scan that Arrow table in place.
@@ -164,32 +167,36 @@ def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule, clock: QueryClock) -
     rule = lr.rule
     try:
         if rule.id not in plan.columns:
-            described = db.con.execute(f"select * from ({rule.query}) as r limit 0")
-            plan.columns[rule.id] = [d[0] for d in described.description or []]
+            described = db.con.execute(f"select * from ({rule.query}\n) as r limit 0")
+            description = described.description or []
             described.fetchall()
+            problems = column_problems(lr, [d[0] for d in description], [str(d[1]) for d in description])
+            if problems:
+                raise RuleError(problems)
+            plan.columns[rule.id] = [d[0] for d in description]
         columns = plan.columns[rule.id]
-        missing = [c for c in RESERVED_COLUMNS if c not in columns]
-        if missing:
-            raise RuleError(
-                [
-                    Diagnostic(
-                        lr.file,
-                        lr.query_line,
-                        1,
-                        "rule-columns",
-                        f"rule {rule.id}: the query must return {', '.join(RESERVED_COLUMNS)}; missing {', '.join(missing)}",
-                    )
-                ]
-            )
         with clock.watching(db.con):
-            db.con.execute(_insert_sql(rule.id, rule.query, columns))
-    except duckdb.Error as exc:
-        text = str(exc).strip()
-        message = text.splitlines()[0] if text else type(exc).__name__
-        raise RuleError([Diagnostic(lr.file, lr.query_line, 1, "rule-failed", f"rule {rule.id}: the query failed: {message}")]) from None
+            inserted = db.con.execute(_insert_sql(rule.id, rule.query, columns, db.row_limit)).fetchone()
+        if inserted and int(inserted[0]) > db.row_limit:
+            raise RowLimitError(db.row_limit)
+    except (duckdb.Error, RowLimitError, MemoryError) as exc:
+        problem = limit_problem(lr, exc, time_limit_s=BATCH_TIME_LIMIT_S)
+        if problem is None:
+            text = str(exc).strip()
+            message = text.splitlines()[0] if text else type(exc).__name__
+            problem = Diagnostic(lr.file, lr.query_line, 1, "rule-failed", f"rule {rule.id}: the query failed: {message}")
+        raise RuleError([problem]) from None
 
 
-def _insert_sql(rule_id: str, query: str, columns: list[str]) -> str:
+def _check_rows(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> None:
+    """The rows' values keep the output contract (home, asset and reason given, a known home, a known asset kind)."""
+    broken = con.execute(sql_row_problems("fleet_raw", "homes")).fetchone()
+    if broken:
+        lr = next(r for r in plan.rules if r.rule.id == broken[0])
+        raise RuleError([output_problem(lr, str(broken[1]))])
+
+
+def _insert_sql(rule_id: str, query: str, columns: list[str], row_limit: int) -> str:
     """Insert a rule's rows into ``fleet_raw``: the reserved columns, the adjustments, the rest as JSON (``explain``)."""
     explain = [c for c in dict.fromkeys(columns) if c not in RESERVED_COLUMNS and c not in OPTIONAL_COLUMNS]
     packed = ", ".join(f"{_q(c)} := r.{_q(c)}" for c in explain)
@@ -201,7 +208,8 @@ def _insert_sql(rule_id: str, query: str, columns: list[str]) -> str:
               {_adjust("r.likelihood_adjust") if "likelihood_adjust" in columns else "0"},
               {_adjust("r.impact_adjust") if "impact_adjust" in columns else "0"},
               {f"cast(to_json(struct_pack({packed})) as varchar)" if explain else "'{}'"}
-            from ({query}) as r"""
+            from (select * from ({query}
+) as q limit {int(row_limit) + 1}) as r"""
 
 
 def _adjust(column: str) -> str:

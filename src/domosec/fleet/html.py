@@ -1,19 +1,20 @@
-"""The fleet summary as one self-contained HTML page (no scripts, no external files)."""
+"""The fleet summary as one self-contained HTML page (no scripts, no external files).
+
+Like the expert report, the page carries a Content-Security-Policy that allows only its own style
+sheet (by hash): no script, image, frame, font or connection of any kind, even if a name from a
+fleet got past the template's escaping. Bars are SVG shapes, so no inline ``style`` attribute is needed.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup
 
-TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Fleet assessment — {{ s.homes.assessed | num }} homes</title>
-<style>
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2330; }
+CSS = """body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2330; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d8dce5; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #eceef3; vertical-align: top; }
@@ -21,8 +22,22 @@ th { background: #f4f5f8; } td.n { text-align: right; font-variant-numeric: tabu
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; } .card { background: #f4f5f8; border-radius: 6px; padding: 0.7rem 1rem; }
 .card b { display: block; font-size: 1.4rem; }
 .critical { color: #8b0000; } .high { color: #c0392b; } .medium { color: #b9770e; } .low { color: #1e8449; } .info, .none { color: #566573; }
-.bar { background: #c0392b; height: 0.6rem; display: inline-block; }
-</style>
+.bar { display: block; }
+"""
+CSP = (
+    "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
+    + "'; base-uri 'none'; form-action 'none'"
+)
+
+TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<title>Fleet assessment — {{ s.homes.assessed | num }} homes</title>
+<style>{{ css }}</style>
 </head>
 <body>
 <h1>Fleet assessment</h1>
@@ -39,7 +54,7 @@ th { background: #f4f5f8; } td.n { text-align: right; font-variant-numeric: tabu
 <table><tr><th>worst level</th><th class="n">homes</th><th class="n">share</th><th></th></tr>
 {% for level, n in s.homes_by_worst_level.items() | reverse %}
 <tr><td class="{{ level }}">{{ level }}</td><td class="n">{{ n | num }}</td><td class="n">{{ (n / s.homes.assessed) | pct if s.homes.assessed else "–" }}</td>
-<td><span class="bar" style="width: {{ (200 * n / s.homes.assessed) | round(1) if s.homes.assessed else 0 }}px"></span></td></tr>
+<td><svg class="bar" width="200" height="10" aria-hidden="true"><rect height="10" fill="#c0392b" width="{{ (200 * n / s.homes.assessed) | round(1) if s.homes.assessed else 0 }}"/></svg></td></tr>
 {% endfor %}
 </table>
 
@@ -92,4 +107,4 @@ def render_summary_html(summary: dict[str, Any]) -> str:
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = _pct
-    return env.from_string(TEMPLATE).render(s=summary, levels=LEVELS)
+    return env.from_string(TEMPLATE).render(s=summary, levels=LEVELS, css=Markup(CSS), csp=CSP)

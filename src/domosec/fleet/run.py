@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -67,6 +68,7 @@ class RunResult:
 
 
 _WORKER_STATE: dict[Any, Any] = {}
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def run_batch(batch: Batch, job: Job) -> BatchOutcome:
@@ -120,7 +122,11 @@ def run_local(batches: list[Batch], job: Job, *, workers: int, on_done: Callable
 
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            max_workers=min(workers, len(batches)), mp_context=context, max_tasks_per_child=None, initializer=_leave_interrupts_to_parent
+            max_workers=min(workers, len(batches)),
+            mp_context=context,
+            max_tasks_per_child=None,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         ) as pool:
             futures = [pool.submit(run_batch, b, job) for b in batches]
             try:
@@ -132,9 +138,31 @@ def run_local(batches: list[Batch], job: Job, *, workers: int, on_done: Callable
     return sorted(outcomes, key=lambda o: o.index)
 
 
-def _leave_interrupts_to_parent() -> None:
-    """In a worker: ignore Ctrl-C, which a terminal sends to every process of the job; the parent stops the workers."""
+def _start_worker(parent: int) -> None:
+    """In a worker: ignore Ctrl-C, which a terminal sends to every process of the job (the parent stops the workers),
+    and end when the parent ends, even by SIGKILL, which gives it no chance to stop them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux for SIGKILL when the parent process ends (``PR_SET_PDEATHSIG``); elsewhere, a thread that watches it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent ended before the request was made
+                os._exit(1)
+            return
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="domosec-parent-watch", daemon=True).start()
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

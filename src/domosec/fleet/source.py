@@ -24,6 +24,7 @@ from domosec.fleet.validate import drop_rejected, find_problems, load_arrow, val
 from domosec.model.elements import SystemModel
 from domosec.model.load import model_from_document
 from domosec.model.source import SourceDocument
+from domosec.safe_text import has_lone_surrogate
 
 DEFAULT_BATCH_HOMES = 5_000
 
@@ -177,6 +178,21 @@ def _check_columns(file: Path, name: str, names: list[str]) -> None:
         raise InputError([Diagnostic(str(file), None, None, "table-columns", f"table {name}: {what} (see docs/tables.md)")])
 
 
+def _check_id_types(file: Path, name: str, found: pa.Schema) -> None:
+    """IDs are text, as in a model file (where ``id: 1`` is an error): a column of numbers is not cast to IDs."""
+    expected = FLEET_TABLES[name].schema()
+    wrong = [
+        f"{f.name} is {found.field(f.name).type}"
+        for f in expected
+        if (f.name == "id" or f.name.endswith("_id"))
+        and pa.types.is_string(f.type)
+        and not (pa.types.is_string(found.field(f.name).type) or pa.types.is_large_string(found.field(f.name).type))
+    ]
+    if wrong:
+        message = f"table {name}: {', '.join(wrong)}; ID columns hold text (see docs/tables.md)"
+        raise InputError([Diagnostic(str(file), None, None, "table-types", message)])
+
+
 def _read_parquet(batch: Batch, cat: Catalogue, check_queries: list[str] | None) -> BatchInput:
     root = Path(batch.path)
     tables: dict[str, pa.Table] = {}
@@ -191,6 +207,7 @@ def _read_parquet(batch: Batch, cat: Catalogue, check_queries: list[str] | None)
         except (OSError, pa.ArrowException) as exc:
             raise InputError([Diagnostic(str(file), None, None, "bad-parquet", f"cannot read the Parquet file: {exc}")]) from None
         _check_columns(file, name, table.column_names)
+        _check_id_types(file, name, table.schema)
         try:
             tables[name] = table.select(schema.names).cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -247,7 +264,9 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, file: Path, name: str, schema:
         con.unregister(f"_arrow_{name}")
         return
     try:
-        _check_columns(file, name, pq.read_schema(file).names)
+        found = pq.read_schema(file)
+        _check_columns(file, name, found.names)
+        _check_id_types(file, name, found)
     except (OSError, pa.ArrowException) as exc:
         raise InputError([Diagnostic(str(file), None, None, "bad-parquet", f"cannot read the Parquet file: {exc}")]) from None
     columns = ", ".join(f'cast("{f.name}" as {SQL_TYPES[f.type]}) as "{f.name}"' for f in schema)
@@ -285,6 +304,9 @@ def _read_jsonl(batch: Batch, cat: Catalogue) -> BatchInput:
         home_id: str | None = None
         try:
             data = json.loads(line)
+            if b"\\u" in line and has_lone_surrogate(data):  # an escape made a lone surrogate: no text (Arrow cannot hold it)
+                rejects.append(RejectRecord(source, None, ("a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text",)))
+                continue
             if isinstance(data, dict) and isinstance(data.get("system"), dict) and isinstance(data["system"].get("id"), str):
                 home_id = data["system"]["id"]
             loaded = model_from_document(SourceDocument(source, data))
@@ -293,6 +315,9 @@ def _read_jsonl(batch: Batch, cat: Catalogue) -> BatchInput:
             continue
         except UnicodeDecodeError:
             rejects.append(RejectRecord(source, None, ("the line is not valid UTF-8",)))
+            continue
+        except ValueError:  # after its subclasses above: an integer too long for Python to convert
+            rejects.append(RejectRecord(source, None, ("a number is too long (Python converts at most 4,300 digits)",)))
             continue
         except RecursionError:
             rejects.append(RejectRecord(source, None, ("the document nests too deeply",)))

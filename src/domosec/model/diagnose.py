@@ -57,6 +57,9 @@ def diagnostics_from_validation(exc: ValidationError, doc: SourceDocument, root:
                     f"found {_show(value)}, expected an ID of letters, digits and _ . : @ / - (starting with a letter or digit)",
                 )
             )
+        elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # Only IDs are strict strings: every other text field takes a number as its text.
+            found.append(_diag(doc, pos, "wrong-type", loc, f"an ID is text, found the number {_show(value)}", f"quote it: '{value}'"))
         else:
             message = err["msg"][0].lower() + err["msg"][1:]
             found.append(_diag(doc, pos, "wrong-type", loc, f"{message}, found {_show(value)}"))

@@ -21,6 +21,7 @@ from domosec.model.choices import (
     LifecycleStageId,
 )
 from domosec.model.parts import (
+    MAX_RETENTION_DAYS,
     AutomatedDecision,
     Credential,
     DataAtRest,
@@ -31,6 +32,7 @@ from domosec.model.parts import (
     Id,
     LinkedAccount,
     Logging,
+    Ownership,
     Physical,
     PortForward,
     PrivacyFeatures,
@@ -114,6 +116,10 @@ class System(Strict):
     description: str = ""
     jurisdiction: str = Field(default="", description="ISO 3166 country code where the home or market is.")
     stakeholders: list[Stakeholder] = Field(default_factory=list)
+    access_reviews: bool | None = Field(
+        default=None,
+        description="Someone checks, at least yearly and whenever a person leaves, who can reach the home's accounts, codes and cameras.",
+    )
 
 
 class User(Strict):
@@ -127,6 +133,14 @@ class User(Strict):
     local_only: bool | None = Field(default=None, description="Can log in only from the home network.")
     shared_account: bool | None = Field(default=None, description="Uses another person's login instead of their own.")
     services: list[Id] = Field(default_factory=list, description="Services this person has an account with.")
+    joined_on: dt.date | None = Field(default=None, description="When the person moved in or was given access.")
+    left_on: dt.date | None = Field(
+        default=None,
+        description="When the person moved out or their stay ended (a former partner, tenant, guest or worker); keep them listed while they may still have access.",
+    )
+    access_removed: bool | None = Field(
+        default=None, description="Every account, code, shared camera and app invitation this person had was removed when they left."
+    )
     provenance: Provenance | None = None
 
 
@@ -185,6 +199,7 @@ class _Equipment(Strict):
     physical: Physical = Field(default_factory=Physical)
     data_at_rest: DataAtRest = Field(default_factory=DataAtRest)
     factory_reset: FactoryReset = Field(default_factory=FactoryReset)
+    ownership: Ownership = Field(default_factory=Ownership)
     provenance: Provenance | None = None
 
 
@@ -220,6 +235,14 @@ class Device(_Equipment):
     wifi_auto_connect: bool | None = Field(default=None, description="Joins open or known networks on its own.")
     voice_purchasing: bool | None = None
     voice_recognition: bool | None = Field(default=None, description="Tells household members apart by voice.")
+    radio_code: Literal["fixed", "rolling", "encrypted"] | None = Field(
+        default=None,
+        description="How its radio commands are coded (remotes, key fobs, 433/868 MHz sensors): the same code every time, "
+        "a rolling code, or an encrypted and authenticated message.",
+    )
+    reading_interval_s: int | None = Field(
+        default=None, ge=1, le=86_400, description="Seconds between the readings it reports (1 for live readings, 900 for 15 minutes)."
+    )
 
 
 class Service(Strict):
@@ -244,9 +267,12 @@ class Service(Strict):
     jurisdiction: str = ""
     endpoints: list[Endpoint] = Field(default_factory=list)
     auth: ServiceAuth = Field(default_factory=ServiceAuth)
-    retention_days: int | None = Field(default=None, ge=0)
+    retention_days: int | None = Field(default=None, ge=0, le=MAX_RETENTION_DAYS)
     privacy_notice: bool | None = None
     consent: Literal["none", "implied", "explicit"] | None = None
+    consent_scope: Literal["blanket", "per_purpose"] | None = Field(
+        default=None, description="One consent covers every purpose (blanket), or each purpose is a separate choice."
+    )
     data_deletion: bool | None = Field(default=None, description="The household can have its data deleted.")
     third_party_sharing: bool | None = None
     sharing_purposes: list[
@@ -295,7 +321,7 @@ class AcceptedRisk(Strict):
     """A finding the owner accepts, with who decided, why, and until when."""
 
     rule: str
-    asset: str = Field(default="*", description="Element ID, or * for every asset.")
+    asset: str = Field(default="*", strict=True, description="Element ID, or * for every asset.")
     reason: str
     approver: str
     expires: dt.date
@@ -316,3 +342,8 @@ class SystemModel(Strict):
     flows: list[Flow] = Field(default_factory=list)
     controls: list[ControlStatus] = Field(default_factory=list)
     accepted_risks: list[AcceptedRisk] = Field(default_factory=list)
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Never scanned: addresses, CIDR blocks, MAC addresses or IDs of devices and gateways that `domosec scan` "
+        "must not send a single packet to (fragile or medical devices). Read by the scan only, never by rules.",
+    )

@@ -70,7 +70,7 @@ def load_models(paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BYT
 def model_from_document(doc: SourceDocument) -> LoadedModel:
     if not isinstance(doc.data, dict):
         pos = doc.position(())
-        kind = "a list" if isinstance(doc.data, list) else f"the scalar {doc.data!r}"
+        kind = "a list" if isinstance(doc.data, list) else _kind_of(doc.data)
         raise ModelError([Diagnostic.at(doc.file, pos, "not-a-mapping", f"found {kind}, expected a mapping with a 'system' section")])
     problems = check_references(doc)
     model: SystemModel | None = None
@@ -81,6 +81,15 @@ def model_from_document(doc: SourceDocument) -> LoadedModel:
     if problems or model is None:
         raise ModelError(_unique(problems))
     return LoadedModel(model, doc)
+
+
+def _kind_of(value: Any) -> str:
+    """What a scalar is, never what it says: the file may be a private key or a password file given by mistake."""
+    if isinstance(value, str):
+        return f"text ({len(value):,} characters; its content is not shown)"
+    if value is None:
+        return "null"
+    return {bool: "a yes/no value", int: "a number", float: "a number"}.get(type(value), "a single value")
 
 
 def _unique(items: list[Diagnostic]) -> list[Diagnostic]:

@@ -13,8 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domosec.model.choices import DataCategoryId, StakeholderRoleId
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")]
-"""An element ID: letters, digits and ``_ . : @ / -``, starting with a letter or digit."""
+Id = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")]
+"""An element ID: letters, digits and ``_ . : @ / -``, starting with a letter or digit.
+
+Always text: ``id: 1`` is an error (quote it, ``id: "1"``), never turned into a string, so the reference
+checks, which run on the parsed data, see every ID exactly as the model will."""
+
+MAX_RETENTION_DAYS = 36_500
+"""Every number in a model has a bound (docs/tables.md lists them): retention is at most 100 years."""
 
 Source = Literal["declared", "imported", "observed", "derived"]
 Exposure = Literal["local", "lan", "internet"]
@@ -56,6 +62,7 @@ class Credential(Strict):
     hard_coded: bool | None = Field(default=None, description="Built into the firmware; the user cannot change it.")
     strength: Literal["weak", "fair", "strong"] | None = None
     shared: bool | None = Field(default=None, description="Several household members use the same login.")
+    second_factor: bool | None = Field(default=None, description="Logging in also needs a second factor (app prompt, code, key).")
     provenance: Provenance | None = None
 
 
@@ -131,7 +138,7 @@ class DataAtRest(Strict):
 
     categories: list[DataCategoryId] = Field(default_factory=list)
     encrypted: bool | None = None
-    retention_days: int | None = Field(default=None, ge=0)
+    retention_days: int | None = Field(default=None, ge=0, le=MAX_RETENTION_DAYS)
 
 
 class FactoryReset(Strict):
@@ -139,6 +146,19 @@ class FactoryReset(Strict):
 
     available: bool | None = None
     wipes_personal_data: bool | None = None
+
+
+class Ownership(Strict):
+    """Where the equipment came from and where it is going: second-hand devices and devices leaving the home (7.2.5)."""
+
+    second_hand: bool | None = Field(default=None, description="Bought, inherited or taken over used (or came with the house).")
+    reset_by_new_owner: bool | None = Field(
+        default=None, description="Factory-reset and removed from the previous owner's accounts and integrations when it arrived."
+    )
+    leaving: Literal["sold", "given_away", "returned", "disposed"] | None = Field(
+        default=None, description="The equipment is leaving the household: being sold, given away, returned or thrown away."
+    )
+    wiped: bool | None = Field(default=None, description="Factory-reset and removed from the household's accounts before it left.")
 
 
 class PrivacyFeatures(Strict):
@@ -168,7 +188,7 @@ class Logging(Strict):
     enabled: bool | None = None
     remote: bool | None = None
     protected: bool | None = Field(default=None, description="Logs are access-controlled and tamper-evident.")
-    retention_days: int | None = Field(default=None, ge=0)
+    retention_days: int | None = Field(default=None, ge=0, le=MAX_RETENTION_DAYS)
     contains_personal_data: bool | None = None
 
 

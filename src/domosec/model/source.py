@@ -14,13 +14,17 @@ stay strings and are parsed by the model).
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domosec.errors import Diagnostic, ModelError
+from domosec.errors import Diagnostic, InputError, ModelError
+from domosec.output_file import protect_input
 
 Path_ = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -28,6 +32,8 @@ Position = tuple[int, int]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 2_000_000
+MAX_NUMBER_DIGITS = 100
+"""A plain number longer than this is refused: no field takes one, and Python refuses to parse them past 4,300 digits."""
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -60,26 +66,71 @@ class SourceDocument:
 def read_document(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, display_name: str | None = None) -> SourceDocument:
     """Read and parse one model file. Raises :class:`ModelError` with a positioned diagnostic."""
     name = display_name or str(path)
-    p = Path(path)
+    raw = read_bounded(path, max_bytes, name=name, what="a model file", error=ModelError)
+    return parse_bytes(raw, name, max_bytes=max_bytes, is_json=Path(path).suffix.lower() == ".json")
+
+
+def read_bounded(
+    path: str | Path,
+    max_bytes: int,
+    *,
+    name: str = "",
+    what: str = "a file",
+    error: type[InputError] = InputError,
+    hint: str = "raise it with --max-bytes",
+) -> bytes:
+    """The bytes of ``path``, never more than ``max_bytes`` read; :class:`InputError` (or ``error``) otherwise.
+
+    A regular file over the limit is refused before it is read (``file-too-large``). A pipe or a device
+    (``/dev/stdin``, ``<(…)``, ``/dev/zero``) is read up to the limit and refused past it
+    (``input-too-large``). The file is opened without blocking, so a FIFO with no writer is not waited on
+    forever; a directory or a socket is ``not-a-file``.
+    """
+    name = name or str(path)
+
+    def fail(code: str, message: str, hint: str = "") -> InputError:
+        return error([Diagnostic.at(name, None, code, message, hint=hint)])
+
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise _error(
-                name,
-                None,
-                "file-too-large",
-                f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes",
-                "raise it with --max-bytes",
-            )
-        with p.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except IsADirectoryError:
-        raise _error(name, None, "not-a-file", "is a directory, expected a model file") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise _error(name, None, "file-not-found", "no such file") from None
+        raise fail("file-not-found", "no such file") from None
+    except IsADirectoryError:
+        raise fail("not-a-file", f"is a directory, expected {what}") from None
     except PermissionError:
-        raise _error(name, None, "unreadable", "permission denied") from None
-    return parse_bytes(raw, name, max_bytes=max_bytes, is_json=p.suffix.lower() == ".json")
+        raise fail("unreadable", "permission denied") from None
+    except OSError as exc:  # a socket (ENXIO), a name too long, a loop of symbolic links…
+        raise fail("not-a-file" if exc.errno == errno.ENXIO else "unreadable", f"cannot open: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    mode = st.st_mode
+    protect_input(st)  # no -o of this process may replace a file it read
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise fail("not-a-file", f"is a directory, expected {what}")
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        if stat.S_ISREG(mode):
+            size = st.st_size
+            if size > max_bytes:
+                raise fail("file-too-large", f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes", hint)
+        else:
+            os.set_blocking(fd, True)  # a pipe or device: opened without waiting for a writer, now read normally
+        chunks: list[bytes] = []
+        total = 0
+        want = st.st_size + 1 if stat.S_ISREG(mode) else 1 << 20  # a file in one read (and one more byte, if it grew)
+        try:
+            while total <= max_bytes:
+                chunk = handle.read(min(want, max_bytes + 1 - total))
+                want = 1 << 20
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        except OSError as exc:
+            raise fail("unreadable", f"cannot read: {exc.strerror or exc}") from None
+    if total > max_bytes:
+        code = "file-too-large" if stat.S_ISREG(mode) else "input-too-large"
+        raise fail(code, f"more than {max_bytes:,} bytes were read, over the limit; refused", hint)
+    return b"".join(chunks)
 
 
 def parse_bytes(raw: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, is_json: bool = False) -> SourceDocument:
@@ -107,6 +158,8 @@ def _parse_json(text: str, name: str) -> SourceDocument:
         raise _error(name, (exc.lineno, exc.colno), "syntax", f"invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise _error(name, None, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        pass  # a number too long for Python's int(): the parser below says where it is
     # Valid JSON is valid YAML, except that YAML has no surrogate escapes: write each pair as one \U escape.
     text = _SURROGATE_PAIR.sub(_join_surrogates, text)
     return _Builder(name).build(text)
@@ -207,7 +260,16 @@ class _Builder:
                 else:
                     if tag and not tag.startswith(_STD_TAGS) and tag != "!":
                         raise _error(self.name, pos, "unsupported-tag", f"the tag '{tag}' is not supported in a model")
-                    value = _resolve(raw, event.implicit, tag)
+                    try:
+                        value = _resolve(raw, event.implicit, tag)
+                    except _NumberTooLong:
+                        raise _error(
+                            self.name,
+                            pos,
+                            "number-too-large",
+                            f"a number of {len(raw):,} characters; numbers have at most {MAX_NUMBER_DIGITS} digits",
+                            "quote it if it is text",
+                        ) from None
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
                 if top is None:
@@ -342,6 +404,10 @@ def _mark(event: Any) -> Position:
 _SPECIAL_WORDS = frozenset({"null", "Null", "NULL", *_BOOL})
 
 
+class _NumberTooLong(ValueError):
+    """A plain scalar that is a number of more than :data:`MAX_NUMBER_DIGITS` characters."""
+
+
 def _resolve(value: str, implicit: Any, tag: str | None) -> Any:
     plain = bool(implicit and implicit[0]) and tag in (None, "!")
     if tag and tag.startswith(_STD_TAGS):
@@ -352,6 +418,8 @@ def _resolve(value: str, implicit: Any, tag: str | None) -> Any:
         return None
     if value in _BOOL:
         return _BOOL[value]
+    if len(value) > MAX_NUMBER_DIGITS and (_INT.match(value) or _FLOAT.match(value)):
+        raise _NumberTooLong
     if _INT.match(value):
         return int(value, 0) if value.lstrip("+-")[:2] in ("0o", "0x") else int(value)
     if _FLOAT.match(value):
@@ -368,6 +436,8 @@ def _explicit(value: str, kind: str) -> Any:
         return None
     if kind == "bool":
         return _BOOL.get(value, value)
+    if kind in ("int", "float") and len(value) > MAX_NUMBER_DIGITS:
+        raise _NumberTooLong
     try:
         if kind == "int":
             return int(value, 0)

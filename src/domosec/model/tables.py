@@ -18,6 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import annotated_types
 from pydantic import BaseModel
 
 from domosec.model import elements as el
@@ -25,6 +26,7 @@ from domosec.model import parts
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pydantic.fields import FieldInfo
 
 REFERENCE_FIELDS = frozenset({"zone", "gateway", "source", "target"})
 
@@ -131,8 +133,19 @@ def flat_columns(cls: type[BaseModel], prefix: str = "", id_name: str = "") -> l
         if kind is None:
             raise TypeError(f"no column type for {cls.__name__}.{name}")
         column = f"{prefix}{name}_id" if name in REFERENCE_FIELDS and not prefix else f"{prefix}{name}"
-        cols.append(Column(column, kind, info.description or ""))
+        cols.append(Column(column, kind, _with_range(info)))
     return cols
+
+
+def _with_range(info: FieldInfo) -> str:
+    """The field's description, with its range when it is a number (every number in a model has one)."""
+    low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+    text = info.description or ""
+    if low is None and high is None:
+        return text
+    bounds = f"*range:* {low if low is not None else '…'} to {f'{high:,}' if high is not None else '…'}"
+    return f"{text} {bounds}".strip()
 
 
 @functools.cache

@@ -20,7 +20,8 @@ VIEW_DOCS = {
     "home_context": "One row per home with the facts that decide which clause-7 items apply: is_product, is_deployment, "
     "has_child_users, has_vulnerable_users, has_guest_users, has_multiple_users, has_child_devices, has_cameras, has_microphones, "
     "has_safety_actuators, has_locks, has_gateway, has_cloud_services, has_content_services, has_voice_services, "
-    "has_third_party_services, has_mobile_apps, has_automated_decisions, has_personal_data_flows, has_sensitive_data, "
+    "has_third_party_services, has_mobile_apps, has_automated_decisions, has_personal_data_flows, has_personal_data (flows, equipment data, cameras or microphones), "
+    "has_sensitive_data, "
     "has_biometric_data, has_health_data, has_wireless_networks, has_internet_exposure, has_updatable_devices, device_count, user_count.",
     "params": "One row: as_of (date), the date the assessment judges support periods and acceptances on (--as-of, default today).",
 }
@@ -36,7 +37,8 @@ def tables_markdown() -> str:
         "fleet of a million use the same tables and the same rule queries. Column names follow the model: a scalar field keeps",
         "its name, a nested object is flattened with `_` (`update.signed` → `update_signed`), an element's `id` becomes",
         "`<element>_id`, references get `_id` (`zone` → `zone_id`), lists become child tables. A missing fact is `null`:",
-        "rules fire on `= true` or `= false`, never on `null`. Columns marked *derived* are computed by domosec.",
+        "rules fire on `= true` or `= false`, never on `null`. Columns marked *derived* are computed by domosec. Every",
+        "number has a *range*: a model with a number outside it does not validate, and a fleet sets the home aside.",
         "",
     ]
     for spec in SPECS.values():

@@ -9,8 +9,9 @@ from rich.text import Text
 
 from domosec.assessment import LEVELS, Finding
 from domosec.diff import AssessmentDiff, FindingState
-from domosec.report.markdown import COMMENT_LIMIT, Budget, asset_cell, cell, length, plural, risk_cell
+from domosec.report.markdown import COMMENT_LIMIT, Budget, asset_cell, cell, code, length, plural, risk_cell
 from domosec.report.terminal import LEVEL_STYLES
+from domosec.safe_text import rich_text
 
 TREATMENT = {"open": "open", "treatment_planned": "treatment planned", "accepted": "accepted", "acceptance_expired": "acceptance expired"}
 
@@ -48,14 +49,20 @@ def notes(diff: AssessmentDiff) -> list[str]:
 
 
 def render_diff_table(diff: AssessmentDiff) -> RenderableType:
-    parts: list[RenderableType] = [Text(f"{diff.old.source or 'old'} → {diff.new.source or 'new'}: {headline(diff)}", style="bold")]
-    parts += [Text(n, style="yellow") for n in notes(diff)]
+    parts: list[RenderableType] = [rich_text(f"{diff.old.source or 'old'} → {diff.new.source or 'new'}: {headline(diff)}", style="bold")]
+    parts += [rich_text(n, style="yellow") for n in notes(diff)]
     if diff.new_findings:
         parts.append(_findings_table("New findings", diff.new_findings))
     if diff.changed:
         table = _table("Changed findings", "Rule", "Asset", "Before", "After", "Finding")
         for c in diff.changed:
-            table.add_row(c.rule_id, f"{c.home_id}/{c.asset_id}", _state_text(c.before), _state_text(c.after), c.reason)
+            table.add_row(
+                rich_text(c.rule_id),
+                rich_text(f"{c.home_id}/{c.asset_id}"),
+                _state_text(c.before),
+                _state_text(c.after),
+                rich_text(c.reason),
+            )
         parts.append(table)
     if diff.resolved:
         parts.append(_findings_table("Resolved findings", diff.resolved))
@@ -63,11 +70,11 @@ def render_diff_table(diff: AssessmentDiff) -> RenderableType:
         table = _table("Control status changes (clause 7)", "Control", "Home", "Before", "After", "Why")
         for cc in diff.control_changes:
             table.add_row(
-                f"{cc.control_id} {cc.title}",
-                cc.home_id,
-                _control_state(cc.before, cc.applicable_before),
-                _control_state(cc.after, cc.applicable_after),
-                cc.reason,
+                rich_text(f"{cc.control_id} {cc.title}"),
+                rich_text(cc.home_id),
+                rich_text(_control_state(cc.before, cc.applicable_before)),
+                rich_text(_control_state(cc.after, cc.applicable_after)),
+                rich_text(cc.reason),
             )
         parts.append(table)
     return Group(*parts)
@@ -75,7 +82,7 @@ def render_diff_table(diff: AssessmentDiff) -> RenderableType:
 
 def render_diff_markdown(diff: AssessmentDiff, *, limit: int = COMMENT_LIMIT) -> str:
     head = [f"## domosec diff: {headline(diff)}", ""]
-    head += [f"`{diff.old.source or 'old'}` ({diff.old.as_of}) → `{diff.new.source or 'new'}` ({diff.new.as_of})", ""]
+    head += [f"{code(diff.old.source or 'old')} ({diff.old.as_of}) → {code(diff.new.source or 'new')} ({diff.new.as_of})", ""]
     head += [f"> {cell(n)}" for n in notes(diff)] + ([""] if notes(diff) else [])
     budget = Budget(limit - length(head), tables=4)
     body: list[str] = []
@@ -85,7 +92,7 @@ def render_diff_markdown(diff: AssessmentDiff, *, limit: int = COMMENT_LIMIT) ->
         body += budget.spend([""])
     if diff.changed:
         rows = [
-            f"| {c.rule_id} | `{c.asset_id}` ({c.home_id}) | {_state_md(c.before)} | {_state_md(c.after)} | {cell(c.reason)} |"
+            f"| {cell(c.rule_id)} | {code(c.asset_id)} ({cell(c.home_id)}) | {_state_md(c.before)} | {_state_md(c.after)} | {cell(c.reason)} |"
             for c in diff.changed
         ]
         body += budget.spend([f"### Changed findings ({len(diff.changed)})", ""])
@@ -93,7 +100,7 @@ def render_diff_markdown(diff: AssessmentDiff, *, limit: int = COMMENT_LIMIT) ->
         body += budget.spend([""])
     if diff.control_changes:
         rows = [
-            f"| {c.control_id} {cell(c.title)} | {c.home_id} | {_control_state(c.before, c.applicable_before)} | "
+            f"| {cell(c.control_id)} {cell(c.title)} | {cell(c.home_id)} | {_control_state(c.before, c.applicable_before)} | "
             f"{_control_state(c.after, c.applicable_after)} |"
             for c in diff.control_changes
         ]
@@ -113,7 +120,7 @@ def _findings_table(title: str, findings: list[Finding]) -> Table:
     table = _table(title, "Risk", "Rule", "Asset", "Finding", "Status")
     for f in findings:
         risk = Text(f"{f.inherent.level} {f.inherent.score}", style=LEVEL_STYLES[f.inherent.level])
-        table.add_row(risk, f.rule_id, f"{f.home_id}/{f.asset.id}", f.reason, TREATMENT[f.treatment])
+        table.add_row(risk, rich_text(f.rule_id), rich_text(f"{f.home_id}/{f.asset.id}"), rich_text(f.reason), TREATMENT[f.treatment])
     return table
 
 
@@ -144,4 +151,4 @@ def _control_state(status: str, applicable: bool) -> str:
 
 
 def _finding_row(f: Finding) -> str:
-    return f"| {risk_cell(f)} | {f.rule_id} | {asset_cell(f)} | {cell(f.reason)} | {TREATMENT[f.treatment]} |"
+    return f"| {risk_cell(f)} | {cell(f.rule_id)} | {asset_cell(f)} | {cell(f.reason)} | {TREATMENT[f.treatment]} |"

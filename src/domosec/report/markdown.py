@@ -4,6 +4,10 @@ A headline with the counts, the level table (inherent and residual), the open fi
 first, then every finding by reference-model part in collapsed ``<details>`` blocks. GitHub refuses
 comments over 65,536 characters: the output stays under :data:`COMMENT_LIMIT`; when findings do not
 fit, the tables end with a line that says how many were left out.
+
+Text from the assessment is inert: no raw HTML, no link or image syntax (so no ``javascript:`` link
+and no remote image that would load when the comment is opened), no control characters, and code
+spans that the text cannot close (:func:`cell`, :func:`code`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Iterable
 
 from domosec.assessment import LEVELS, Assessment, Finding
 from domosec.report.grouping import PART_TITLES, by_part, location
+from domosec.safe_text import one_line
 
 COMMENT_LIMIT = 60_000
 """Characters; GitHub's limit for a comment is 65,536."""
@@ -26,7 +31,7 @@ TREATMENT_LABELS = {
 
 def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> str:
     s = assessment.summary
-    homes = ", ".join(f"{cell(h.name)} (`{h.home_id}`)" for h in assessment.homes)
+    homes = ", ".join(f"{cell(h.name)} ({code(h.home_id)})" for h in assessment.homes)
     head = [
         f"## domosec: {plural(s.findings, 'finding')} in {homes}",
         "",
@@ -76,13 +81,32 @@ def risk_cell(f: Finding) -> str:
 
 
 def asset_cell(f: Finding) -> str:
-    return f"`{f.asset.id}` ({cell(location(f))})"
+    return f"{code(f.asset.id)} ({cell(location(f))})"
+
+
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "`": "\\`"})
 
 
 def cell(text: str) -> str:
-    """Text safe inside a table cell: one line, no pipes breaking the row, no raw HTML."""
-    flat = " ".join(text.split())
-    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside a table cell: one line, no pipes breaking the row, no raw HTML, no links or images
+    (``[`` and ``]`` escaped), no code spans, control characters shown as escapes."""
+    return one_line(" ".join(text.split())).translate(_MARKDOWN_ESCAPES)
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span it cannot close (a longer run of backticks around it), on one line."""
+    flat = one_line(" ".join(text.split())).replace("|", "\\|")
+    ticks = "`" * (_longest_backtick_run(flat) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}"
+
+
+def _longest_backtick_run(text: str) -> int:
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return longest
 
 
 def plural(n: int, word: str) -> str:
@@ -133,8 +157,8 @@ def _worst_first(f: Finding) -> tuple[int, int, str, str, str]:
 
 
 def _first_row(f: Finding) -> str:
-    return f"| {risk_cell(f)} | {f.rule_id} | {asset_cell(f)} | {cell(f.reason)} |"
+    return f"| {risk_cell(f)} | {cell(f.rule_id)} | {asset_cell(f)} | {cell(f.reason)} |"
 
 
 def _part_row(f: Finding) -> str:
-    return f"| {risk_cell(f)} | {f.rule_id} | {asset_cell(f)} | {cell(f.reason)} | {TREATMENT_LABELS[f.treatment]} |"
+    return f"| {risk_cell(f)} | {cell(f.rule_id)} | {asset_cell(f)} | {cell(f.reason)} | {TREATMENT_LABELS[f.treatment]} |"

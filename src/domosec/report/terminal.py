@@ -1,4 +1,8 @@
-"""The Assessment as Rich tables for the terminal, grouped by reference-model part."""
+"""The Assessment as Rich tables for the terminal, grouped by reference-model part.
+
+Every text from the assessment goes in as :func:`domosec.safe_text.rich_text`: shown as written,
+control characters as visible escapes, never parsed as Rich markup.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from rich.text import Text
 
 from domosec.assessment import LEVELS, Assessment
 from domosec.report.grouping import PART_TITLES, by_part, location
+from domosec.safe_text import rich_text, visible
 
 LEVEL_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -16,7 +21,7 @@ def render_terminal(assessment: Assessment, *, show_controls: bool = False) -> R
     parts: list[RenderableType] = []
     s = assessment.summary
     homes = ", ".join(h.name for h in assessment.homes)
-    head = Text(f"{homes}: {s.findings} findings, {s.open} open, {s.accepted} accepted — ")
+    head = Text(f"{visible(homes)}: {s.findings} findings, {s.open} open, {s.accepted} accepted — ")
     for lvl in LEVELS[::-1]:
         head.append(f"{lvl} {s.by_level[lvl]}  ", style=LEVEL_STYLES[lvl] if s.by_level[lvl] else "dim")
     parts.append(head)
@@ -28,14 +33,26 @@ def render_terminal(assessment: Assessment, *, show_controls: bool = False) -> R
             risk = Text(f"{f.inherent.level} {f.inherent.score}", style=LEVEL_STYLES[f.inherent.level])
             if f.residual.score != f.inherent.score:
                 risk.append(f" → {f.residual.level}", style=LEVEL_STYLES[f.residual.level])
-            table.add_row(risk, f.rule_id, f"{f.asset.id}\n{location(f)}", f.reason, f.treatment.replace("_", " "))
+            table.add_row(
+                risk,
+                rich_text(f.rule_id),
+                rich_text(f"{f.asset.id}\n{location(f)}"),
+                rich_text(f.reason),
+                rich_text(f.treatment.replace("_", " ")),
+            )
         parts.append(table)
     if show_controls:
         table = Table(title="Statement of Applicability (clause 7)", title_justify="left", header_style="bold")
         for col in ("Control", "Title", "Applies", "Status", "Why"):
             table.add_column(col, overflow="fold")
         for c in assessment.controls:
-            table.add_row(c.control_id, c.title, "yes" if c.applicable else "no", c.status.replace("_", " "), c.status_reason)
+            table.add_row(
+                rich_text(c.control_id),
+                rich_text(c.title),
+                "yes" if c.applicable else "no",
+                rich_text(c.status.replace("_", " ")),
+                rich_text(c.status_reason),
+            )
         parts.append(table)
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.controls_by_status.items())
     parts.append(Text(f"Controls (clause 7): {counts}. Use --controls to list them.", style="dim"))

@@ -15,6 +15,7 @@ FAMILY = FIXTURES / "ha-2024.3.3-family"
 REGISTRY_1_12 = FIXTURES / "ha-2025.12.0-registry-1.12"
 REGISTRY_3_2 = FIXTURES / "ha-2026.8.0-registry-3.2"
 REGISTRY_3_4 = FIXTURES / "ha-2026.11.0-registry-3.4"
+QUIRKS = FIXTURES / "ha-2021.12-quirks"
 ALL_FIXTURES = (FAMILY, REGISTRY_1_12, REGISTRY_3_2, REGISTRY_3_4)
 
 _SECRET = re.compile(r"[A-Za-z0-9+/=$._:-]*SECRET[A-Za-z0-9+/=$._:-]*")

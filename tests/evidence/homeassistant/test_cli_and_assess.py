@@ -16,7 +16,10 @@ def test_import_writes_a_model_that_validate_accepts_and_assess_judges(tmp_path:
     assert result.stdout == ""
     assert "imported Home Assistant 2024.3.3" in result.stderr
     assert "6 devices, 2 gateways, 5 zones" in result.stderr
-    assert "left out: 1 disabled device(s); 2 service entries of integrations (not hardware); 2 system user(s)" in result.stderr
+    assert (
+        "left out: 1 device (disabled in Home Assistant: 1); 3 entities (disabled in Home Assistant: 1; of a device left out: 2); 2 service entries of integrations (not hardware); 2 system user(s)"
+        in result.stderr
+    )
     assert run_cli("validate", model).returncode == 0
 
     assessed = run_cli("assess", model, "--format", "json")

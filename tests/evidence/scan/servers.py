@@ -31,6 +31,9 @@ SERVER_BINARIES = {
     "nft": "nft (Debian package nftables)",
     "coap-server-notls": "coap-server-notls (Debian package libcoap3-bin)",
     "ss": "ss (Debian package iproute2)",
+    "/usr/sbin/sshd": "sshd (Debian package openssh-server)",
+    "ssh-keygen": "ssh-keygen (Debian package openssh-client)",
+    "tcpdump": "tcpdump (Debian package tcpdump)",
 }
 
 
@@ -201,22 +204,61 @@ def start_nginx(
             host.wait_listening(port, log=log)
 
 
-def start_telnetd(host: Host, folder: Path) -> None:
-    """inetutils telnetd on port 23, started by inetutils-inetd as on a real system."""
+def start_telnetd(host: Host, folder: Path, *, port: int = 23) -> None:
+    """inetutils telnetd on ``port``, started by inetutils-inetd as on a real system."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "inetd.conf"
-    conf.write_text(f"{host.address}:telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n", encoding="utf-8")
+    service = "telnet" if port == 23 else str(port)
+    conf.write_text(f"{host.address}:{service} stream tcp nowait root /usr/sbin/telnetd telnetd\n", encoding="utf-8")
     log = folder / "inetd.log"
     host.start(["inetutils-inetd", "-d", f"--pidfile={folder / 'inetd.pid'}", str(conf)], log=log)
-    host.wait_listening(23, log=log)
+    host.wait_listening(port, log=log)
 
 
-def start_coap_server(host: Host, folder: Path) -> None:
-    """libcoap's example server on UDP 5683, with its default resources and no security."""
+def start_coap_server(host: Host, folder: Path, *, port: int = 5683) -> None:
+    """libcoap's example server on UDP ``port``, with its default resources and no security."""
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "coap.log"
-    host.start(["coap-server-notls", "-A", host.address, "-p", "5683", "-v", "3"], log=log)
-    host.wait_listening(5683, "udp", log=log)
+    host.start(["coap-server-notls", "-A", host.address, "-p", str(port), "-v", "3"], log=log)
+    host.wait_listening(port, "udp", log=log)
+
+
+def start_sshd(host: Host, folder: Path, *, port: int = 22) -> None:
+    """OpenSSH's sshd on ``port`` with a fresh host key, in the foreground, logins by key only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    key = folder / "ssh_host_ed25519_key"
+    if not key.exists():
+        host.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+    conf = folder / "sshd_config"
+    conf.write_text(
+        f"Port {port}\nListenAddress {host.address}\nHostKey {key}\nPidFile {folder / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n",
+        encoding="utf-8",
+    )
+    log = folder / "sshd.log"
+    host.start(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], log=log)
+    host.wait_listening(port, log=log)
+
+
+MODBUS_SERVER = """\
+import asyncio, sys
+from pymodbus.datastore import ModbusDeviceContext, ModbusServerContext
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.server import StartAsyncTcpServer
+
+identity = ModbusDeviceIdentification(info_name={"VendorName": "LabSolar", "ProductCode": "INV-5K", "MajorMinorRevision": "2.1"})
+asyncio.run(StartAsyncTcpServer(context=ModbusServerContext(devices=ModbusDeviceContext(), single=True),
+                                identity=identity, address=(sys.argv[1], int(sys.argv[2]))))
+"""
+
+
+def start_modbus_server(host: Host, folder: Path, *, port: int = 502) -> None:
+    """A Modbus TCP server (pymodbus) on ``port`` that answers device identification as an inverter would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "modbus.log"
+    host.start([sys.executable, "-c", MODBUS_SERVER, host.address, str(port)], log=log)
+    host.wait_listening(port, log=log, timeout=30)
 
 
 NFT_RULES = """\
@@ -355,3 +397,31 @@ def start_mdns_advertiser(host: Host, folder: Path, *, name: str, kind: str, por
     log = folder / "mdns.log"
     host.start([sys.executable, "-c", ADVERTISE, host.address, name, kind, str(port), server, model], log=log)
     host.wait_listening(5353, "udp", log=log)
+
+
+@dataclass
+class Capture:
+    """A tcpdump capture running in a lab host's namespace, written to a pcap file."""
+
+    process: object
+    pcap: Path
+
+    def count(self, host: Host, settle: float = 1.0) -> int:
+        """Packets captured so far: tcpdump hands each packet over at once (``--immediate-mode``) and writes it
+        (``-U``); ``settle`` seconds are waited first all the same, so a packet still in flight is counted."""
+        time.sleep(settle)
+        out = host.run(["tcpdump", "-r", str(self.pcap), "-n", "-q"], check=False)
+        return len([line for line in str(getattr(out, "stdout", "")).splitlines() if line.strip()])
+
+
+def start_capture(host: Host, folder: Path, bpf: str) -> Capture:
+    """tcpdump on ``host``'s eth0 with the filter ``bpf``; returns once tcpdump is listening."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pcap, log = folder / "capture.pcap", folder / "tcpdump.log"
+    process = host.start(["tcpdump", "-i", "eth0", "-n", "--immediate-mode", "-U", "-w", str(pcap), bpf], log=log)
+    deadline = time.monotonic() + 15
+    while "listening on" not in (log.read_text(errors="replace") if log.exists() else ""):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"tcpdump did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.05)
+    return Capture(process, pcap)

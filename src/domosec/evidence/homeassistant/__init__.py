@@ -9,7 +9,9 @@ Modules, in the order data flows through them:
 - ``read``: all of it as one :class:`~domosec.evidence.homeassistant.read.Snapshot`;
 - ``classify``, ``ids``, ``mapping``, ``services``: the snapshot as model data with provenance;
 - ``overlay``: a hand-written partial model merged over the import;
-- ``importer``: the entry point, :func:`import_homeassistant`.
+- ``importer``: the entry point, :func:`import_homeassistant`;
+- ``websocket_client``, ``live``, ``live_import``: a running instance through its WebSocket API, read into the same
+  snapshot (:func:`~domosec.evidence.homeassistant.live_import.import_live`).
 """
 
 from __future__ import annotations

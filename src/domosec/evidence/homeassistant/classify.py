@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from domosec.evidence.homeassistant import hints
 from domosec.evidence.homeassistant.registries import HaEntity
 
 # Device type by entity domain, strongest first: a device with a camera entity is a camera,
@@ -67,6 +68,8 @@ _ACTUATOR_BY_DOMAIN = {
     "vacuum": "motor",
 }
 _COVER_DOORS = {"door", "garage", "gate"}
+_UPKEEP_CLASSES = {"battery", "signal_strength", "timestamp", "enum", "voltage"}
+"""Readings about the device itself: a remote that only reports its battery is not a sensor."""
 _DATA_BY_SENSOR = {
     "camera": "video",
     "microphone": "audio",
@@ -113,6 +116,9 @@ NETWORK_BY_DOMAIN = {
     "oralb": "ble",
     "bluetooth": "ble",
     "ibeacon": "ble",
+    "zwave": "zwave",
+    "ozw": "zwave",
+    "zigbee2mqtt": "zigbee",
 }
 NETWORK_NAMES = {
     "zigbee": "Zigbee",
@@ -146,6 +152,8 @@ class Profile:
     actuators: set[str] = field(default_factory=set)
     data: set[str] = field(default_factory=set)
     domains: set[str] = field(default_factory=set)
+    plain_readings: bool = False
+    """A sensor without a device class (what a home-made sensor reports)."""
 
 
 def profile(entities: Iterable[HaEntity]) -> Profile:
@@ -158,6 +166,8 @@ def profile(entities: Iterable[HaEntity]) -> Profile:
             sensor = _SENSOR_BY_CLASS.get(entity.device_class)
             if sensor and entity.domain in ("binary_sensor", "sensor", "event"):
                 result.sensors.add(sensor)
+        elif entity.domain in ("sensor", "binary_sensor"):
+            result.plain_readings = True
         if entity.domain == "camera":
             result.sensors.add("camera")
         if entity.domain == "device_tracker":
@@ -181,14 +191,48 @@ def _device_type(p: Profile, classes: set[str]) -> str:
     if "binary_sensor" in p.domains and classes & set(_SAFETY_CLASSES):
         return "sensor_alarm"
     if "cover" in p.domains and "door" in p.actuators:
-        return "appliance"
+        return "lock"  # a garage door opener or gate controller: access to the home
+    if "event" in p.domains and "button" in classes and p.domains <= {"event", "sensor", "binary_sensor"}:
+        return "lighting_plug"  # a remote or wall button
     if p.domains & {"light", "switch"}:
         return "lighting_plug"
-    if p.domains & {"fan", "humidifier", "valve"}:
+    if p.domains & {"fan", "humidifier"}:
+        return "climate"
+    if "valve" in p.domains:
         return "appliance"
     if p.domains & {"sensor", "binary_sensor", "event"} and p.sensors:
         return "energy" if p.sensors <= {"power"} else "sensor_alarm"
+    if p.domains and p.domains <= {"sensor", "binary_sensor"} and (p.plain_readings or classes - _UPKEEP_CLASSES):
+        return "sensor_alarm"  # readings without a device class (a home-made ESPHome or MQTT sensor)
     return "other"
+
+
+NOT_BRIDGE_TYPES = frozenset({"network_equipment", "energy", "climate", "tv_media", "appliance", "camera"})
+"""Types that stay devices when others are listed under them (their parts, or sensors of their own system)."""
+
+
+def device_type(entities: list[HaEntity], integrations: list[str], manufacturer: str, model: str) -> tuple[Profile, str]:
+    """The profile of a device's primary entities, and its type.
+
+    Entities marked ``config`` or ``diagnostic`` are left out: a socket's "child lock" setting does not
+    make it a lock, nor does a battery reading make a sensor. The order is: the product's own name
+    where it is unambiguous (a smoke detector, a Google Nest speaker, a phone), an integration whose
+    devices are all of one kind, then the primary entities, then weaker words of the product's name.
+    """
+    prof = profile(e for e in entities if e.is_primary)
+    if any(d in hints.PHONE_INTEGRATIONS for d in integrations):
+        return prof, "other"  # a phone or tablet with the companion app: docs/homeassistant.md
+    strong = hints.type_from_product(manufacturer, model, strong=True)
+    if strong:
+        return prof, strong
+    # A router's integration also lists the clients it sees (a device_tracker, or nothing): not its kind.
+    tracked = prof.domains <= {"device_tracker"} and bool(prof.domains or set(integrations) & set(hints.NETWORK_INTEGRATIONS))
+    by_integration = hints.type_from_integration(integrations, tracked_client=tracked)
+    if by_integration:
+        return prof, by_integration
+    if prof.type != "other":
+        return prof, prof.type
+    return prof, hints.weak_type_from_integration(integrations) or hints.type_from_product(manufacturer, model, strong=False) or "other"
 
 
 def zone_kind(area_id: str, name: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from domosec.errors import Diagnostic, InputError
+from domosec.output_file import protect_input
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Largest single file read (a registry of a very large home is a few megabytes)."""
@@ -81,23 +83,36 @@ class ConfigDir:
         """The content of a file of the directory, within the size limit."""
         real = self.resolve(relative, referrer=referrer, position=position)
         shown = self.show(relative)
-        if real.is_dir():
+        try:
+            info = real.stat()
+        except OSError as exc:
+            raise problem(shown, "ha-unreadable", _reason(exc)) from None
+        if stat.S_ISDIR(info.st_mode):
             raise problem(shown, "ha-not-a-file", "is a directory, expected a file")
-        size = real.stat().st_size
-        if size > self.max_bytes:
+        if not stat.S_ISREG(info.st_mode):
+            # Refused before opening: opening a FIFO blocks until a writer comes, a device may never end.
+            raise problem(shown, "ha-not-a-file", f"is {_special_kind(info.st_mode)}, not a regular file; it is not read")
+        if info.st_size > self.max_bytes:
             raise problem(
                 shown,
                 "ha-file-too-large",
-                f"the file is {size:,} bytes, over the limit of {self.max_bytes:,} bytes; nothing was imported",
+                f"too large: the file is {info.st_size:,} bytes, over the limit of {self.max_bytes:,} bytes; nothing was imported",
                 hint="raise the limit with --max-bytes if the file is genuine",
             )
         try:
-            with real.open("rb") as handle:
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as handle:
+                opened = os.fstat(handle.fileno())
+                if not stat.S_ISREG(opened.st_mode):  # replaced between the check and the open
+                    raise problem(shown, "ha-not-a-file", "is not a regular file; it is not read")
+                protect_input(opened)  # no -o of this import may replace a file it read
                 data = handle.read(self.max_bytes + 1)
         except OSError as exc:
             raise problem(shown, "ha-unreadable", _reason(exc)) from None
         if len(data) > self.max_bytes:
-            raise problem(shown, "ha-file-too-large", f"the file grew over the limit of {self.max_bytes:,} bytes while being read")
+            raise problem(
+                shown, "ha-file-too-large", f"too large: the file grew over the limit of {self.max_bytes:,} bytes while being read"
+            )
         return data
 
     def read_text(self, relative: str, *, referrer: str = "", position: tuple[int, int] | None = None) -> str:
@@ -111,6 +126,16 @@ class ConfigDir:
     def warn(self, file: str, code: str, message: str, *, hint: str = "") -> None:
         """Record a problem that leaves the import partial but usable."""
         self.warnings.append(Diagnostic(file, None, None, code, message, severity="warning", hint=hint))
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    return "a special file"
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domosec.evidence.homeassistant import classify
+from domosec.evidence.homeassistant import classify, hints
 from domosec.evidence.homeassistant.ids import IdAllocator, slug, valid_id
 from domosec.evidence.homeassistant.read import Snapshot
 from domosec.evidence.homeassistant.registries import HaDevice
+from domosec.evidence.homeassistant.selection import ZIGBEE2MQTT_PREFIX, Selection, drop_summary, select_devices
 
 TOOL = "domosec import homeassistant"
 GATEWAY_ID = "home-assistant"
@@ -35,17 +36,21 @@ class Mapped:
     ids: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     device_networks: dict[str, list[str]] = field(default_factory=dict)
+    selection: Selection = field(default_factory=Selection)
 
 
 def build_core(snap: Snapshot) -> Mapped:
     reg = snap.registries
-    physical = {
-        d.id: d
-        for d in reg.devices.values()
-        if not d.is_service and not d.disabled and any(reg.entries.get(e) and not reg.entries[e].disabled for e in d.config_entries)
+    selection = select_devices(snap)
+    physical = selection.devices
+    # A device that names itself as its via_device (seen with Alexa devices) hangs off nothing.
+    parents = {reg.canonical(d.via_device_id) for d in physical.values() if d.via_device_id and reg.canonical(d.via_device_id) != d.id}
+    kinds = {
+        d.id: classify.device_type(reg.entities_of(d.id), selection.integrations.get(d.id, []), d.manufacturer, d.model)
+        for d in physical.values()
     }
-    parents = {reg.canonical(d.via_device_id) for d in physical.values() if d.via_device_id}
-    bridges = {i for i in physical if i in parents}
+    # A NAS with its disks, a thermostat with its room sensors listed under it stays what it is.
+    bridges = {i for i in physical if i in parents and kinds[i][1] not in classify.NOT_BRIDGE_TYPES}
 
     alloc = IdAllocator({GATEWAY_ID, LAN_ID, APP_SERVICE_ID, *classify.NETWORK_NAMES})
     for d in physical.values():
@@ -55,7 +60,7 @@ def build_core(snap: Snapshot) -> Mapped:
     for area in reg.areas.values():
         alloc.wish(f"area:{area.id}", area.id if valid_id(area.id) else slug(area.name, "area"))
     ids = alloc.assign()
-    mapped = Mapped({}, ids)
+    mapped = Mapped({}, ids, selection=selection)
 
     name = str(snap.core.get("location_name") or snap.core.get("name") or "Home Assistant home")
     country = snap.core.get("country")
@@ -82,7 +87,7 @@ def build_core(snap: Snapshot) -> Mapped:
     gateways: list[dict[str, Any]] = [_host_gateway(snap, release)]
     devices: list[dict[str, Any]] = []
     for device in sorted(physical.values(), key=lambda d: ids[f"device:{d.id}"]):
-        element = _equipment(snap, device, ids, bridges, networks, mapped)
+        element = _equipment(snap, device, kinds[device.id], ids, bridges, networks, mapped)
         (gateways if device.id in bridges else devices).append(element)
     mapped.data["networks"] = _networks(snap, networks, bridges, physical, ids)
     by_id = {g["id"]: g for g in gateways}
@@ -97,9 +102,13 @@ def build_core(snap: Snapshot) -> Mapped:
                 served_by.update(networks=networks_now, provenance=kept)
     mapped.data["gateways"] = gateways
     mapped.data["devices"] = devices
-    disabled = [d for d in reg.devices.values() if d.disabled and not d.is_service]
-    if disabled:
-        mapped.skipped.append(f"{len(disabled)} disabled device(s)")
+    dropped = drop_summary([d for d in selection.drops if "service entry" not in d.reason])
+    if dropped:
+        mapped.skipped.append(dropped)
+    entities = {k: v for k, v in selection.entity_counts.items() if not k.startswith(("of an imported", "settings", "without"))}
+    if entities:
+        reasons = "; ".join(f"{k}: {n}" for k, n in sorted(entities.items()))
+        mapped.skipped.append(f"{sum(entities.values())} entities ({reasons})")
     return mapped
 
 
@@ -213,20 +222,31 @@ def _credentials(snap: Snapshot) -> list[dict[str, Any]]:
 
 
 def _equipment(
-    snap: Snapshot, device: HaDevice, ids: dict[str, str], bridges: set[str], networks: dict[str, set[str]], mapped: Mapped
+    snap: Snapshot,
+    device: HaDevice,
+    kind_of: tuple[classify.Profile, str],
+    ids: dict[str, str],
+    bridges: set[str],
+    networks: dict[str, set[str]],
+    mapped: Mapped,
 ) -> dict[str, Any]:
     reg = snap.registries
     entities = reg.entities_of(device.id)
-    prof = classify.profile(entities)
-    domains = sorted({reg.entries[e].domain for e in device.config_entries if e in reg.entries})
+    domains = mapped.selection.integrations.get(device.id, [])
+    prof, kind = kind_of
     own_networks: list[str] = []
     mac = ""
-    for kind, value in device.connections:
-        if kind == "mac":
+    for key, value in device.connections:
+        if key == "mac":
             mac = mac or value.lower()
             own_networks.append(LAN_ID)
-        elif kind in classify.NETWORK_BY_CONNECTION:
-            own_networks.append(classify.NETWORK_BY_CONNECTION[kind])
+        elif key in classify.NETWORK_BY_CONNECTION:
+            own_networks.append(classify.NETWORK_BY_CONNECTION[key])
+    for key, value in device.identifiers:
+        if value.startswith(ZIGBEE2MQTT_PREFIX):
+            own_networks.append("zigbee")
+        elif key in ("zwave", "ozw"):  # the legacy Z-Wave integrations (to 2022.3)
+            own_networks.append("zwave")
     for domain in domains:
         if domain in classify.NETWORK_BY_DOMAIN and device.id not in bridges:
             own_networks.append(classify.NETWORK_BY_DOMAIN[domain])
@@ -239,7 +259,7 @@ def _equipment(
     if device.id in bridges:
         element["kind"] = "bridge"
     else:
-        element["type"] = prof.type
+        element["type"] = kind
     for key, value in (("vendor", device.manufacturer), ("model", device.model), ("firmware", device.sw_version), ("mac", mac)):
         if value:
             element[key] = value
@@ -256,9 +276,12 @@ def _equipment(
             element["actuators"] = sorted(prof.actuators)
         if prof.data:
             element["data"] = sorted(prof.data)
-    detail = f"Home Assistant device {device.id} ({', '.join(domains) or 'no integration'}; entity domains: {', '.join(sorted(prof.domains)) or 'none'})"
+    source = "" if reg.entries_read else ", from its identifiers and entities: no core.config_entries"
+    detail = f"Home Assistant device {device.id} ({', '.join(domains) or 'no integration'}{source}; entity domains: {', '.join(sorted(prof.domains)) or 'none'})"
     if device.hw_version:
         detail += f"; hardware {device.hw_version}"
+    if any(d in hints.PHONE_INTEGRATIONS for d in domains):
+        detail += "; a phone, tablet or computer with the Home Assistant companion app (type other: see docs/homeassistant.md)"
     element["provenance"] = provenance(detail)
     return element
 

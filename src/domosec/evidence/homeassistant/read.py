@@ -22,7 +22,8 @@ from domosec.evidence.homeassistant.registries import (
 from domosec.evidence.homeassistant.storage import KNOWN_VERSIONS, Store, read_store
 from domosec.evidence.homeassistant.yaml_config import HaYaml, load_configuration
 
-_VERSION = re.compile(r"^\d{4}\.\d{1,2}\.\d+\S*$")
+_VERSION = re.compile(r"^(\d{4}\.\d{1,2}|0\.\d{1,3})\.\d+\S*$")
+"""Calendar releases (2021.7.3, 2026.11.0b1) and the 0.x releases before them (0.86.0, 0.118.5)."""
 
 
 @dataclass
@@ -71,6 +72,7 @@ def read_snapshot(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Sn
         entries=read_entries(stores["core.config_entries"]),
         areas=read_areas(stores["core.area_registry"]),
         floors=read_floors(stores["core.floor_registry"]),
+        entries_read=stores["core.config_entries"] is not None,
     )
     accounts = read_accounts(stores["auth"], stores["auth_module.totp"], stores["auth_module.notify"], stores["person"], core)
     return Snapshot(

@@ -6,6 +6,8 @@ Format differences handled here (see docs/homeassistant.md for the full table):
   3.x (2026.8 on) gives each device exactly one ``config_entry_id``, and 3.4 adds
   ``child_devices`` (extra entries of a split composite device, pointing at ``parent_device_id``);
 - entity registry: ``device_class`` set by the user wins over ``original_device_class``;
+  ``entity_category`` (2021.11 on) marks settings and health readings, which say nothing of what the
+  device is;
 - config entries: only ``domain``, ``title``, ``source`` and ``disabled_by`` are read, never
   ``data`` or ``options`` (they hold hosts, API keys and passwords).
 """
@@ -46,6 +48,12 @@ class HaEntity:
     device_class: str | None
     config_entry_id: str | None
     disabled: bool
+    entity_category: str | None = None
+
+    @property
+    def is_primary(self) -> bool:
+        """What the device is for, not one of its settings (``config``) or health readings (``diagnostic``)."""
+        return self.entity_category not in ("config", "diagnostic", "system")
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,19 @@ class Registries:
     entries: dict[str, HaConfigEntry] = field(default_factory=dict)
     areas: dict[str, HaArea] = field(default_factory=dict)
     floors: dict[str, str] = field(default_factory=dict)
+    entries_read: bool = True
+    """Whether ``core.config_entries`` was read (many keep it out of version control: it holds credentials)."""
+
+    _by_device: dict[str, list[HaEntity]] | None = field(default=None, repr=False, compare=False)
 
     def entities_of(self, device_id: str) -> list[HaEntity]:
-        return [e for e in self.entities if e.device_id is not None and self.canonical(e.device_id) == device_id and not e.disabled]
+        """The enabled entities of a device (and of its split copies and child devices)."""
+        if self._by_device is None:
+            self._by_device = {}
+            for e in self.entities:
+                if e.device_id is not None and not e.disabled:
+                    self._by_device.setdefault(self.canonical(e.device_id), []).append(e)
+        return list(self._by_device.get(device_id, []))
 
     def canonical(self, device_id: str) -> str:
         """The device an ID stands for (a split copy or a child device stands for its device)."""
@@ -195,9 +213,15 @@ def read_entities(store: Store | None) -> list[HaEntity]:
                 device_class=_opt(raw.get("device_class")) or _opt(raw.get("original_device_class")),
                 config_entry_id=_opt(raw.get("config_entry_id")),
                 disabled=raw.get("disabled_by") is not None,
+                entity_category=_category(raw.get("entity_category")),
             )
         )
     return sorted(out, key=lambda e: e.entity_id)
+
+
+def _category(value: Any) -> str | None:
+    # 1.x before 2021.11 had no entity_category; 2021.11–2021.12 also allowed "system".
+    return value if value in ("config", "diagnostic", "system") else None
 
 
 def read_entries(store: Store | None) -> dict[str, HaConfigEntry]:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from domosec.evidence.homeassistant import classify
@@ -25,7 +26,10 @@ _VOICE = {"alexa": ("amazon-alexa", "Amazon Alexa", "Amazon"), "google": ("googl
 def add_services(snap: Snapshot, mapped: Mapped) -> None:
     services: list[dict[str, Any]] = [_app_service(snap)]
     flows: list[dict[str, Any]] = []
-    _cloud_integrations(snap, mapped, services, flows)
+    if snap.registries.entries_read:
+        _cloud_integrations(snap, mapped, services, flows)
+    else:
+        _cloud_from_devices(snap, mapped, services, flows)
     _home_assistant_cloud(snap, services, flows)
     mapped.data["services"] = sorted(services, key=lambda s: s["id"])
     mapped.data["flows"] = sorted(({k: v for k, v in f.items() if v != []} for f in flows), key=lambda f: f["id"])
@@ -76,8 +80,7 @@ def _cloud_integrations(snap: Snapshot, mapped: Mapped, services: list[dict[str,
             continue
         entry_ids = sorted(by_domain[domain])
         service_id = f"cloud-{slug(domain)}"
-        # Titles name the account or the place; an e-mail address is personal data and stays out.
-        titles = sorted({reg.entries[e].title for e in entry_ids if reg.entries[e].title and "@" not in reg.entries[e].title})
+        titles = sorted({reg.entries[e].title for e in entry_ids if _shareable(reg.entries[e].title)})
         services.append(
             {
                 "id": service_id,
@@ -92,24 +95,8 @@ def _cloud_integrations(snap: Snapshot, mapped: Mapped, services: list[dict[str,
             }
         )
         inferred = f"inferred from iot_class {integration.iot_class} of integration '{domain}'; not observed"
-        devices = sorted(
-            {d_id for d_id, d in reg.devices.items() if set(d.config_entries) & set(entry_ids) and f"device:{d_id}" in mapped.ids},
-            key=lambda d_id: mapped.ids[f"device:{d_id}"],
-        )
-        for device_id in devices:
-            element_id = mapped.ids[f"device:{device_id}"]
-            flow: dict[str, Any] = {
-                "id": f"{element_id}-to-{service_id}",
-                "from": element_id,
-                "to": service_id,
-                "data": classify.flow_data(reg.entities_of(device_id)),
-                "purpose": f"cloud integration {domain}",
-                "provenance": provenance(inferred),
-            }
-            if mapped.device_networks.get(device_id):
-                flow["via"] = mapped.device_networks[device_id]
-            flows.append(flow)
-        if not devices:
+        devices = {d_id for d_id, d in reg.devices.items() if set(d.config_entries) & set(entry_ids)}
+        if not _device_flows(snap, mapped, domain, service_id, devices, flows):
             entities = [e for e in reg.entities if e.config_entry_id in entry_ids and not e.disabled]
             flows.append(
                 {
@@ -122,6 +109,64 @@ def _cloud_integrations(snap: Snapshot, mapped: Mapped, services: list[dict[str,
                     "provenance": provenance(inferred),
                 }
             )
+
+
+_IDENTIFYING = re.compile(r"@|\d{4,}|[0-9a-f]{8,}|[0-9a-f]{2}([:-][0-9a-f]{2}){3,}", re.IGNORECASE)
+
+
+def _shareable(title: str) -> bool:
+    """Whether a config entry's title may be shown: it names the account or the place, so a title holding an
+    e-mail address, an account or serial number (SimpliSafe's is the account number), a hex ID or a MAC address stays out."""
+    return bool(title) and _IDENTIFYING.search(title) is None
+
+
+def _device_flows(snap: Snapshot, mapped: Mapped, domain: str, service_id: str, device_ids: set[str], flows: list[dict[str, Any]]) -> int:
+    """A flow from each imported device of ``device_ids`` to the cloud service; how many there are."""
+    integration = snap.integrations.get(domain)
+    iot_class = integration.iot_class if integration is not None else None
+    inferred = f"inferred from iot_class {iot_class} of integration '{domain}'; not observed"
+    devices = sorted((d for d in device_ids if f"device:{d}" in mapped.ids), key=lambda d: mapped.ids[f"device:{d}"])
+    for device_id in devices:
+        element_id = mapped.ids[f"device:{device_id}"]
+        flow: dict[str, Any] = {
+            "id": f"{element_id}-to-{service_id}",
+            "from": element_id,
+            "to": service_id,
+            "data": classify.flow_data(snap.registries.entities_of(device_id)),
+            "purpose": f"cloud integration {domain}",
+            "provenance": provenance(inferred),
+        }
+        if mapped.device_networks.get(device_id):
+            flow["via"] = mapped.device_networks[device_id]
+        flows.append(flow)
+    return len(devices)
+
+
+def _cloud_from_devices(snap: Snapshot, mapped: Mapped, services: list[dict[str, Any]], flows: list[dict[str, Any]]) -> None:
+    """Without ``core.config_entries``: the cloud integrations named by the imported devices themselves."""
+    by_domain: dict[str, set[str]] = {}
+    for device_id, domains in mapped.selection.integrations.items():
+        for domain in domains:
+            integration = snap.integrations.get(domain)
+            if integration is not None and integration.is_cloud:
+                by_domain.setdefault(domain, set()).add(device_id)
+    for domain in sorted(by_domain):
+        integration = snap.integrations.get(domain)
+        assert integration is not None
+        service_id = f"cloud-{slug(domain)}"
+        services.append(
+            {
+                "id": service_id,
+                "name": integration.name,
+                "kind": _KIND_BY_TYPE.get(integration.integration_type, "cloud_backend"),
+                "subsystem": "application_service",
+                "provenance": provenance(
+                    f"integration '{domain}' of {len(by_domain[domain])} device(s) (no core.config_entries: found from the devices' "
+                    f"identifiers and entities) has iot_class {integration.iot_class} ({integration.source})"
+                ),
+            }
+        )
+        _device_flows(snap, mapped, domain, service_id, by_domain[domain], flows)
 
 
 def _home_assistant_cloud(snap: Snapshot, services: list[dict[str, Any]], flows: list[dict[str, Any]]) -> None:

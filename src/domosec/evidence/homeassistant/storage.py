@@ -4,7 +4,8 @@ Every store is ``{"version": major, "minor_version": minor, "key": ..., "data": 
 Assistant adds fields in minor versions and changes the layout in major versions, so:
 
 - a known major version with a newer minor version is read (new fields are ignored) and noted;
-- an unknown major version is skipped with a warning that says what was left out;
+- an unknown major version stops the import with an error naming the version (its layout may have
+  changed in ways that would silently lose facts);
 - a file that is not valid JSON, or not the envelope, stops the import with its position.
 """
 
@@ -70,7 +71,7 @@ class Store:
 
 
 def read_store(config: ConfigDir, key: str) -> Store | None:
-    """The store ``key``, or None when the file is absent or has an unknown major version (with a warning)."""
+    """The store ``key``, or None when the file is absent; an unknown major version is an error."""
     relative = f".storage/{key}"
     if not config.exists(relative):
         return None
@@ -99,14 +100,13 @@ def read_store(config: ConfigDir, key: str) -> Store | None:
     known = KNOWN_VERSIONS[key]
     if version not in known:
         newest = max(known)
-        config.warn(
+        raise problem(
             shown,
             "ha-unknown-version",
-            f"format {version}.{minor} is not one this domosec knows (newest known: {newest}.{known[newest]}); "
-            f"skipped it, so the model lacks {SKIPPED_BECAUSE[key]}",
-            hint="update domosec, or add the missing facts with --overlay",
+            f"format {version}.{minor} is a major version this domosec does not know (newest known: {newest}.{known[newest]}); "
+            f"reading it as an older format could lose {SKIPPED_BECAUSE[key]} without a word, so nothing was imported",
+            hint="update domosec; or move the file aside to import without it",
         )
-        return None
     if minor > known[version]:
         config.warn(
             shown,

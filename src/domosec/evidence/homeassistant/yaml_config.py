@@ -2,7 +2,8 @@
 
 - ``!include``, ``!include_dir_list``, ``!include_dir_named``, ``!include_dir_merge_list`` and
   ``!include_dir_merge_named`` read files relative to the including file, and only inside the
-  configuration directory (anything else is refused with the position of the tag);
+  configuration directory (anything else is refused with the position of the tag); a missing
+  folder is empty, as in Home Assistant, and a missing file is empty with a warning at its tag;
 - ``!secret name`` becomes a :class:`Secret` that says whether a value is set; the value itself
   is dropped as soon as ``secrets.yaml`` is parsed and never reaches the model or any output;
 - ``homeassistant: packages:`` are merged into the top level as Home Assistant does;
@@ -151,6 +152,14 @@ class _Loader:
             return None
         if tag == "!include":
             target = self._inside(relative, value, where)
+            if not self.config.exists(target):
+                self.config.warn(
+                    f"{shown}:{where[0]}:{where[1]}",
+                    "ha-include-missing",
+                    f"the included file '{value}' does not exist; its part of the configuration is taken as empty",
+                    hint="often a file kept out of version control; Home Assistant itself would refuse this configuration",
+                )
+                return {}
             loaded = self.load_file(target, referrer=shown, position=where)
             return {} if loaded is None else loaded
         if tag.startswith("!include_dir_"):
@@ -173,6 +182,14 @@ class _Loader:
     def _include_dir(self, tag: str, relative: str, value: str, where: tuple[int, int]) -> Any:
         shown = self.config.show(relative)
         directory = self._inside(relative, value, where)
+        if not self.config.exists(directory):
+            # Home Assistant treats a missing folder as empty (git does not keep empty folders).
+            self.config.warn(
+                f"{shown}:{where[0]}:{where[1]}",
+                "ha-include-dir-missing",
+                f"the folder '{value}' does not exist; taken as empty, as Home Assistant does",
+            )
+            return [] if tag.endswith("_list") else {}
         real = self.config.resolve(directory, referrer=shown, position=where)
         files: list[str] = []
         for top, dirs, names in os.walk(real, topdown=True):

@@ -20,6 +20,7 @@ from typing import Any, get_args
 
 from domosec.evidence.scan.matching import Element, match_hosts
 from domosec.evidence.scan.observations import Host, Observations, PortMapping, Service
+from domosec.evidence.scan.ports import usual_protocol
 from domosec.model.elements import Device, Gateway, System, SystemModel
 from domosec.model.parts import Credential, Endpoint, PortForward, Provenance
 
@@ -37,10 +38,11 @@ PURPOSES = {
     "upnp": "control",
     "rtsp": "stream",
     "rtsps": "stream",
+    "modbus": "control",
+    "adb": "debug",
 }
 TLS_LAYERED = frozenset({"http", "mqtt", "rtsp", "coap", "upnp", "telnet", "other"})
 CREDENTIAL_KINDS = {"http": "web", "https": "web", "mqtt": "api", "mqtts": "api", "rtsp": "other", "rtsps": "other"}
-PORT_PROTOCOLS = {22: "ssh", 23: "telnet", 2323: "telnet", 80: "http", 443: "https", 554: "rtsp", 1883: "mqtt", 8883: "mqtts", 8080: "http"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class MergeOptions:
     home_id: str = "scanned-home"
     targets: str = ""
     at: str | None = None
+    tool: str = TOOL
 
 
 @dataclass
@@ -102,12 +105,12 @@ def merge_observations(observations: Observations, base: SystemModel | None, opt
 
 
 def _empty_model(options: MergeOptions) -> SystemModel:
-    about = f"Built by domosec scan from {options.targets}." if options.targets else "Built by domosec scan."
+    about = f"Built by {options.tool} from {options.targets}." if options.targets else f"Built by {options.tool}."
     return SystemModel(system=System(id=options.home_id, name="Home network as scanned", description=about))
 
 
 def _provenance(options: MergeOptions, *notes: str) -> Provenance:
-    return Provenance(source="observed", tool=TOOL, detail="; ".join(n for n in notes if n), at=options.at)
+    return Provenance(source="observed", tool=options.tool, detail="; ".join(n for n in notes if n), at=options.at)
 
 
 def _new_element(host: Host, used_ids: set[str], options: MergeOptions, why: str) -> Element:
@@ -260,7 +263,7 @@ def _add_forward(gateway: Gateway, target: Element, mapping: PortMapping, option
                 }
             )
             return
-    guessed = PORT_PROTOCOLS.get(mapping.internal_port, "other")
+    guessed = usual_protocol(mapping.internal_port, mapping.protocol) or "other"  # not scanned: the port table's guess
     target.endpoints.append(
         Endpoint.model_validate(
             {

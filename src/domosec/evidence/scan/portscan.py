@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from domosec.errors import Diagnostic, InputError
 from domosec.evidence.scan.neighbours import neighbour_state
 from domosec.evidence.scan.pacing import Pacer
+from domosec.evidence.scan.ports import usual_protocol
 
 PortState = Literal["open", "closed", "silent"]
 SERVER_FIRST_WAIT = 0.5
@@ -26,8 +28,13 @@ SERVER_FIRST_WAIT = 0.5
 ARP_POLL = 0.05
 """How often the neighbour table is read while a host's first connection waits."""
 
-CLIENT_FIRST_PORTS = frozenset({80, 443, 554, 1883, 5000, 8080, 8123, 8443, 8554, 8883})
-"""Ports whose protocols wait for the client: no greeting is awaited there."""
+CLIENT_FIRST = frozenset({"http", "https", "mqtt", "mqtts", "rtsp", "rtsps", "upnp", "modbus", "adb"})
+"""Usual protocols (``data/ports.yaml``) that wait for the client: no greeting is awaited on their ports."""
+
+
+def waits_for_client(port: int) -> bool:
+    """Whether ``port``'s usual protocol speaks only when spoken to (the greeting is then not awaited)."""
+    return usual_protocol(port) in CLIENT_FIRST
 
 
 @dataclass
@@ -63,23 +70,41 @@ async def _connect(host: str, port: int, *, arp_wait: float | None) -> tuple[asy
                 await attempt
 
 
+OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS})
+OUT_OF_FILES_RETRIES = 6
+"""A connection refused for want of file descriptors is tried again after 0.05, 0.1 … 1.6 s (3.15 s in all)."""
+
+
+def _out_of_files(exc: OSError) -> InputError:
+    """The scan cannot go on: the system gives no more sockets (a result of 0 open services would be false)."""
+    message = f"the system refused to open more connections ({exc.strerror or exc}); the scan was stopped"
+    hint = "lower --concurrency and --per-host, or raise the limit of open files (ulimit -n)"
+    return InputError([Diagnostic("<scan>", None, None, "scan-out-of-files", message, hint=hint)])
+
+
 async def try_port(pacer: Pacer, host: str, port: int, *, timeout: float, read_greeting: bool, watch_arp: bool = False) -> PortResult:
     """Connect once; read what the server says first when ``read_greeting`` and it is not a client-first port."""
     async with pacer.slot(host):
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await _connect(host, port, arp_wait=timeout / 2 if watch_arp else None)
-        except _NoArpAnswer:
-            return PortResult(port, "silent", no_arp_answer=True)
-        except ConnectionRefusedError:
-            return PortResult(port, "closed")
-        except TimeoutError:
-            return PortResult(port, "silent")
-        except OSError as exc:
-            return PortResult(port, "closed" if exc.errno == errno.ECONNRESET else "silent")
+        for attempt in range(OUT_OF_FILES_RETRIES + 1):
+            try:
+                async with asyncio.timeout(timeout):
+                    reader, writer = await _connect(host, port, arp_wait=timeout / 2 if watch_arp else None)
+                break
+            except _NoArpAnswer:
+                return PortResult(port, "silent", no_arp_answer=True)
+            except ConnectionRefusedError:
+                return PortResult(port, "closed")
+            except TimeoutError:
+                return PortResult(port, "silent")
+            except OSError as exc:
+                if exc.errno not in OUT_OF_FILES:
+                    return PortResult(port, "closed" if exc.errno == errno.ECONNRESET else "silent")
+                if attempt == OUT_OF_FILES_RETRIES:  # a local limit, not an answer of the host: never "silent"
+                    raise _out_of_files(exc) from None
+                await asyncio.sleep(0.05 * 2**attempt)  # connections in flight end and give their descriptors back
         greeting = b""
         try:
-            if read_greeting and port not in CLIENT_FIRST_PORTS:
+            if read_greeting and not waits_for_client(port):
                 try:
                     greeting = await asyncio.wait_for(reader.read(512), SERVER_FIRST_WAIT)
                 except (TimeoutError, OSError):

@@ -79,8 +79,13 @@ async def _run(plan: ScanPlan, observations: Observations, pacer: Pacer, log: Lo
                     jobs += [identify_and_probe(kit, address, host.service(port), greetings[port]) for port in sorted(greetings)]
                 if kit is not None:
                     from domosec.evidence.scan.probes.coap import probe_coap
+                    from domosec.evidence.scan.targets import SSDP_PORT
 
-                    jobs.append(probe_coap(pacer, observations, address, timeout=min(2.0, plan.limits.probe_timeout)))
+                    jobs += [
+                        probe_coap(pacer, observations, address, timeout=min(2.0, plan.limits.probe_timeout), port=port)
+                        for port in plan.udp_ports
+                        if port != SSDP_PORT  # SSDP is read through the discovery search
+                    ]
                 await asyncio.gather(*jobs)
 
             await asyncio.gather(*(one_host(str(a)) for a in plan.hosts))

@@ -13,28 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from domosec.errors import Diagnostic, InputError
+from domosec.evidence.scan.ports import top_ports
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-DEFAULT_TCP_PORTS: tuple[int, ...] = (
-    22,  # SSH
-    23,  # telnet
-    80,  # HTTP
-    443,  # HTTPS
-    554,  # RTSP
-    1883,  # MQTT
-    2323,  # telnet, alternative port used by many cameras and routers
-    5000,  # UPnP control (miniupnpd and others)
-    8080,  # HTTP, alternative
-    8123,  # Home Assistant
-    8443,  # HTTPS, alternative
-    8554,  # RTSP, alternative
-    8883,  # MQTT over TLS
-    49152,  # UPnP description and control, first dynamic ports
-    49153,
-    49154,
-)
-"""TCP ports smart-home devices commonly expose; ``--ports`` adds more."""
+DEFAULT_TCP_PORTS, DEFAULT_UDP_PORTS = top_ports()
+"""Every port of the table in ``data/ports.yaml`` (see :mod:`.ports` and docs/scan.md); ``--ports`` adds more."""
 
 COAP_PORT = 5683
 SSDP_PORT = 1900
@@ -59,6 +43,8 @@ class ScanPlan:
     targets: tuple[str, ...]
     hosts: tuple[IPAddress, ...]
     tcp_ports: tuple[int, ...]
+    udp_ports: tuple[int, ...] = (5683,)
+    excluded: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     discovery: bool = True
     discovery_wait: float = 2.0
@@ -77,11 +63,18 @@ class ScanPlan:
             f"targets: {', '.join(self.targets)} ({len(self.hosts)} address{'es' if len(self.hosts) != 1 else ''}"
             + (f"; {len(public)} public, allowed by --allow-public)" if public else "; all private or loopback)"),
             f"TCP ports ({len(self.tcp_ports)}): {format_ports(self.tcp_ports)}",
+            "excluded, never sent a packet: " + ("; ".join(self.excluded) if self.excluded else "nothing"),
         ]
+        coap = [p for p in self.udp_ports if p != SSDP_PORT]
         if self.probes:
-            lines.append(f"UDP: CoAP {COAP_PORT} (GET /.well-known/core)")
+            if coap:
+                lines.append(f"UDP: CoAP GET /.well-known/core on {format_ports(coap)}")
             lines.append(
-                "probes: banners, TLS versions/ciphers/certificate, MQTT anonymous login, HTTP authentication, "
+                "identification on every open port: banner, TLS ClientHello, HTTP GET, MQTT CONNECT, RTSP OPTIONS, "
+                "Modbus device identification, ADB CNXN (the port's usual protocol first)"
+            )
+            lines.append(
+                "probes: TLS versions/ciphers/certificate, MQTT anonymous login, HTTP authentication, "
                 "telnet login prompt, RTSP DESCRIBE, UPnP IGD port mappings"
             )
             lines.append(
@@ -165,9 +158,17 @@ def parse_targets(
 
 
 def parse_ports(spec: str) -> tuple[int, ...]:
-    """``22,80,8000-8010`` into sorted unique port numbers."""
-    ports: set[int] = set()
+    """``22,80,8000-8010`` into sorted unique TCP port numbers."""
+    return parse_port_spec(spec)[0]
+
+
+def parse_port_spec(spec: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``22,80,8000-8010,U:5683,56830`` into sorted unique (TCP, UDP) ports; as in nmap, ``U:`` and ``T:`` switch the transport."""
+    ports: dict[str, set[int]] = {"tcp": set(), "udp": set()}
+    transport = "tcp"
     for part in (p.strip() for p in spec.split(",")):
+        if part[:2].upper() in ("T:", "U:"):
+            transport, part = ("udp" if part[0].upper() == "U" else "tcp"), part[2:].strip()
         if not part:
             continue
         low, _, high = part.partition("-")
@@ -177,8 +178,8 @@ def parse_ports(spec: str) -> tuple[int, ...]:
             raise InputError([Diagnostic("--ports", None, None, "bad-port", f"'{part}' is not a port or a range like 8000-8010")]) from None
         if not (1 <= first <= last <= 65535):
             raise InputError([Diagnostic("--ports", None, None, "bad-port", f"'{part}' is outside 1-65535 or the range is reversed")])
-        ports.update(range(first, last + 1))
-    return tuple(sorted(ports))
+        ports[transport].update(range(first, last + 1))
+    return tuple(sorted(ports["tcp"])), tuple(sorted(ports["udp"]))
 
 
 def format_ports(ports: Iterable[int]) -> str:

@@ -22,6 +22,7 @@ from html import escape
 import graphviz
 
 from domosec.assessment import LEVELS, DataFlow, Element, Finding, Home, LevelName
+from domosec.safe_text import visible
 
 GROUP_THRESHOLD = 40
 LABELLED_FLOWS = 30  # above this many arrows, flows carry no text (the privacy view lists them)
@@ -82,7 +83,7 @@ def draw(home: Home, findings: list[Finding], prefix: str) -> Diagram:
     dot, flow_labels = _graph(home, findings, nodes, owner, prefix)
     grouped = any(len(n.assets) > 1 for n in nodes.values())
     try:
-        svg = dot.pipe(format="svg", encoding="utf-8")
+        svg = dot.pipe(format="svg", encoding="utf-8", quiet=True)  # quiet: dot's stderr is never copied to ours
     except graphviz.ExecutableNotFound:
         return Diagram(
             home.home_id,
@@ -164,7 +165,7 @@ def _graph(
             _add_node(inside, n, prefix)
         for i, zone in enumerate(sorted(by_zone, key=lambda z: str(z))):
             with inside.subgraph(name=f"cluster_zone{i}") as box:
-                box.attr(label=f"<<I>{escape(zones.get(zone, zone) if zone else '')}</I>>", style="rounded,dashed", color="#9ca3af")
+                box.attr(label=f"<<I>{_text(zones.get(zone, zone) if zone else '')}</I>>", style="rounded,dashed", color="#9ca3af")
                 for n in by_zone[zone]:
                     _add_node(box, n, prefix)
     services = [n for n in nodes.values() if n.kind == "service"]
@@ -256,18 +257,23 @@ def _flows(dot: graphviz.Digraph, flows: list[DataFlow], findings: list[Finding]
         if issues:
             worst = max((f.residual.level for f in issues), key=LEVELS.index)
             attrs.update(color=LEVEL_LINE[worst], fontcolor=LEVEL_LINE[worst])
-        label = "<" + "<BR/>".join(escape(x) for x in lines) + ">" if lines and labelled else ""
+        label = "<" + "<BR/>".join(_text(x) for x in lines) + ">" if lines and labelled else ""
         dot.edge(a, b, label=label, **attrs)
     return labelled
 
 
 def _html_label(title: str, subtitle: str = "", mark: str = "") -> str:
-    parts = [f"<B>{escape(title)}</B>"]
+    parts = [f"<B>{_text(title)}</B>"]
     if subtitle:
-        parts.append(f'<FONT POINT-SIZE="8">{escape(subtitle)}</FONT>')
+        parts.append(f'<FONT POINT-SIZE="8">{_text(subtitle)}</FONT>')
     if mark:
-        parts.append(f'<FONT POINT-SIZE="8">{escape(mark)}</FONT>')
+        parts.append(f'<FONT POINT-SIZE="8">{_text(mark)}</FONT>')
     return "<" + "<BR/>".join(parts) + ">"
+
+
+def _text(text: str) -> str:
+    """Model text for a Graphviz HTML-like label: XML forbids control characters, so they are shown as escapes."""
+    return escape(visible(text))
 
 
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
@@ -280,7 +286,7 @@ def _inline(svg: str, name: str) -> str:
     svg = _COMMENT.sub("", _PROLOG.sub("", svg, count=1))
     return _SIZE.sub(
         lambda m: (
-            f'<svg class="diagram" role="img" aria-label="System diagram of {escape(name)}" width="{m.group(1)}pt" height="{m.group(2)}pt"'
+            f'<svg class="diagram" role="img" aria-label="System diagram of {_text(name)}" width="{m.group(1)}pt" height="{m.group(2)}pt"'
         ),
         svg,
         count=1,

@@ -23,6 +23,7 @@ import json
 import struct
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -191,7 +192,31 @@ async def wait_for_devices(ws: WebSocket, names: set[str], timeout: float = 60) 
         await asyncio.sleep(0.5)
 
 
-async def populate(url: str, mqtt_port: int) -> dict[str, Any]:
+async def login(session: aiohttp.ClientSession, url: str, username: str, password: str) -> str:
+    """Log a user in through the login flow the frontend uses; return an access token (valid 30 minutes)."""
+    body = {"client_id": CLIENT_ID, "handler": ["homeassistant", None], "redirect_uri": CLIENT_ID}
+    async with session.post(f"{url}/auth/login_flow", json=body) as resp:
+        resp.raise_for_status()
+        flow_id = (await resp.json())["flow_id"]
+    credentials = {"client_id": CLIENT_ID, "username": username, "password": password}
+    async with session.post(f"{url}/auth/login_flow/{flow_id}", json=credentials) as resp:
+        resp.raise_for_status()
+        result = await resp.json()
+    if result.get("type") != "create_entry":
+        raise RuntimeError(f"login of {username} did not finish: {result.get('type')}")
+    form = {"grant_type": "authorization_code", "code": result["result"], "client_id": CLIENT_ID}
+    async with session.post(f"{url}/auth/token", data=form) as resp:
+        resp.raise_for_status()
+        return str((await resp.json())["access_token"])
+
+
+def keep_secret(path: Path, value: str) -> None:
+    path.touch(mode=0o600)
+    path.write_text(value + "\n", encoding="ascii")
+
+
+async def populate(url: str, mqtt_port: int, token_dir: Path | None = None) -> dict[str, Any]:
+    """Populate Home Assistant; with ``token_dir``, also write the owner's long-lived token and a non-admin's access token there."""
     async with aiohttp.ClientSession() as session:
         token = await onboard(session, url)
         await add_mqtt(session, url, token, mqtt_port)
@@ -217,7 +242,10 @@ async def populate(url: str, mqtt_port: int) -> dict[str, Any]:
                 user = (await ws.call("config/auth/create", name=name, group_ids=groups, local_only=local_only))["user"]
                 await ws.call("config/auth_provider/homeassistant/create", user_id=user["id"], username=username, password=OTHER_PASSWORD)
                 users[username] = user["id"]
-            await ws.call("auth/long_lived_access_token", client_name="Wall tablet", lifespan=365)
+            long_lived = await ws.call("auth/long_lived_access_token", client_name="Wall tablet", lifespan=365)
+            if token_dir is not None:
+                keep_secret(token_dir / "owner.token", long_lived)
+                keep_secret(token_dir / "member.token", await login(session, url, "mia", OTHER_PASSWORD))
 
             areas = {}
             for name in ("Children's room", "Bathroom", "Hallway"):

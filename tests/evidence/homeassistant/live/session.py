@@ -109,6 +109,12 @@ def main() -> int:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--hass", required=True)
     parser.add_argument("--mosquitto", required=True)
+    parser.add_argument(
+        "--hold",
+        action="store_true",
+        help="after populating, write access tokens beside the configuration, print the summary and keep both servers "
+        "running until a line arrives on stdin (the live-import test runs domosec in this namespace meanwhile)",
+    )
     args = parser.parse_args()
     loopback_up()
     if not only_loopback():
@@ -133,7 +139,10 @@ def main() -> int:
         try:
             wait_for_http(f"http://127.0.0.1:{port}/api/onboarding", server)
             up = time.monotonic() - started
-            summary = asyncio.run(ha_populate.populate(f"http://127.0.0.1:{port}", mqtt_port))
+            summary = asyncio.run(ha_populate.populate(f"http://127.0.0.1:{port}", mqtt_port, token_dir=work if args.hold else None))
+            if args.hold:
+                print(json.dumps({"port": port, "summary": summary, "ready": True}), flush=True)
+                sys.stdin.readline()
             stop(server, grace=60)
             if server.returncode != 0:
                 raise RuntimeError(f"Home Assistant stopped with {server.returncode}")

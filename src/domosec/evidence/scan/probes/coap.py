@@ -1,6 +1,6 @@
 """CoAP: can a stranger read the device's resource directory, ``/.well-known/core``?
 
-A non-confirmable ``GET`` (aiocoap) to UDP 5683 on every live target: a ``2.05 Content`` answer
+A non-confirmable ``GET`` (aiocoap) to UDP 5683 (and every other ``U:`` port asked for) on every live target: a ``2.05 Content`` answer
 means the port is open and the directory is readable without authentication; ``4.01`` means it
 wants credentials. No answer in time means nothing is listening, or it keeps quiet.
 
@@ -40,6 +40,7 @@ async def probe_coap(pacer: Pacer, observations: Observations, address: str, *, 
             await context.shutdown()
     service = observations.host(address).service(port, "udp")
     service.protocol = "coap"
+    service.notes.append(f"port {port}/udp: identified by probe: a CoAP response to GET /.well-known/core")
     if response.code.is_successful():
         service.authentication = "none"
         service.banner = printable(response.payload)

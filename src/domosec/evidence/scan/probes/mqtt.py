@@ -63,11 +63,13 @@ def _connect(host: str, port: int, tls: ssl.SSLContext | None, timeout: float, l
     return "refused" if result[0].is_failure else "accepted"
 
 
-async def probe_mqtt(pacer: Pacer, host: str, service: Service, *, tls: ssl.SSLContext | None, timeout: float, try_defaults: bool) -> None:
-    """Fill ``service`` from an anonymous MQTT CONNECT (and default logins when asked)."""
-    service.protocol = "mqtts" if tls is not None else "mqtt"
+async def probe_mqtt(pacer: Pacer, host: str, service: Service, *, tls: ssl.SSLContext | None, timeout: float, try_defaults: bool) -> bool:
+    """Fill ``service`` from an anonymous MQTT CONNECT (and default logins when asked); False when no MQTT answer came."""
     async with pacer.slot(host):
         outcome = await asyncio.to_thread(_connect, host, service.port, tls, timeout, None)
+    if outcome == "no-answer":
+        return False
+    service.protocol = "mqtts" if tls is not None else "mqtt"
     if outcome == "accepted":
         service.authentication = "none"
         service.notes.append("MQTT broker accepts anonymous clients")
@@ -81,8 +83,7 @@ async def probe_mqtt(pacer: Pacer, host: str, service: Service, *, tls: ssl.SSLC
                         service.default_login = login[0]
                         service.notes.append(f"accepts the default login of user '{login[0]}'")
                         break
-    elif outcome == "certificate":
+    else:
         service.authentication = "certificate"
         service.notes.append("MQTT broker asks for a client certificate")
-    else:
-        service.notes.append("no MQTT answer")
+    return True

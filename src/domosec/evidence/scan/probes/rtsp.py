@@ -10,10 +10,12 @@ written here rather than pulling in a streaming library for one message.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from domosec.evidence.scan.observations import Service
 from domosec.evidence.scan.pacing import Pacer
 from domosec.evidence.scan.probes import printable
+from domosec.evidence.scan.probes.raw import exchange
 
 COMMON_PATHS = ("", "live", "stream1", "h264", "live.sdp")
 
@@ -42,6 +44,16 @@ async def describe(pacer: Pacer, host: str, port: int, path: str, *, timeout: fl
         return None
     server = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("server:")), "")
     return int(parts[1]), server
+
+
+async def rtsp_options(pacer: Pacer, host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None = None) -> str | None:
+    """Send ``OPTIONS *``; the Server header (maybe empty) when an RTSP status line comes back, else None."""
+    request = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: domosec-scan\r\n\r\n"
+    answer = await exchange(pacer, host, port, request, timeout=timeout, tls=tls, limit=2048, until=b"\r\n\r\n")
+    if not answer or not answer.startswith(b"RTSP/1."):
+        return None
+    lines = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("server:")), "")
 
 
 async def probe_rtsp(pacer: Pacer, host: str, service: Service, *, timeout: float) -> bool:
