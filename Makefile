@@ -6,13 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages the tests need (servers and tools the tests start, browsers, renderers).
-DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openssh-server tcpdump openjdk-17-jre-headless
+DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openssh-server tcpdump openjdk-17-jre-headless mosquitto-clients dnsmasq-base bind9-dnsutils postgresql
 # Home Assistant 2024.3.3 in its own venv for the live import test; domosec never imports it.
 HA_VENV := .venv-ha
 HA_REQUIREMENTS := tests/evidence/homeassistant/live/requirements-ha.txt
 HA_STAMP := $(HA_VENV)/.installed-$(shell cat $(HA_REQUIREMENTS) | cksum | cut -d' ' -f1)
 
-.PHONY: install ha-venv run test lint typecheck unit package docs docs-check bench bench-report bench-fleet bench-scan bench-scenarios fuzz system-deps clean
+.PHONY: install ha-venv run test lint typecheck unit package docs docs-check bench bench-report bench-fleet bench-scan bench-serve bench-scenarios bench-traffic bench-sbom fuzz system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench: install
 bench-report: install
 	$(BIN)/python bench/report.py
 
+## bench-serve: 20 concurrent users on loopback against `domosec serve` (SQLite) for 60 s: requests/s, p50/p99 per page (docs/workspace.md)
+bench-serve: install
+	$(BIN)/python bench/serve.py --users 20 --duration 60
+
 ## bench-scan: `domosec scan` against `nmap -sT` (open ports) and `nmap -sV` (services) in a namespace lab (root; figures in docs/performance.md and docs/scan.md)
 bench-scan: install system-deps
 	$(BIN)/python bench/scan.py
@@ -91,9 +95,27 @@ bench-fleet: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/fleet.py
 
+.PHONY: bench-fleet-incremental
+## bench-fleet-incremental: `domosec fleet assess --since` with 1 % of 100k generated homes changed, against a full run (docs/fleet.md)
+bench-fleet-incremental: install
+	$(BIN)/python bench/fleet_incremental.py --homes 100000 --check
+
+## bench-traffic: `domosec traffic` against `tshark -T fields` on a generated capture: packets/s and peak memory (docs/traffic.md)
+bench-traffic: install
+	@dpkg -s tshark >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark)
+	$(BIN)/python bench/traffic.py
+
+## bench-sbom: 10,000 SBOM components against 500,000 generated vulnerability records: import, match, naive loop (docs/sbom.md)
+bench-sbom: install
+	$(BIN)/python bench/sbom.py
+
 ## bench-scenarios: recall and precision of the findings on the scenario corpus (tests/scenarios/)
 bench-scenarios: install
 	$(BIN)/python bench/scenarios.py
+
+## fuzz: the fuzz targets with random inputs, 30 minutes each (DOMOSEC_FUZZ_SECONDS sets another budget; docs/security.md)
+fuzz: install
+	DOMOSEC_FUZZ=long $(BIN)/pytest -p no:xdist -q tests/fuzz/test_fuzz_inputs.py
 
 clean:
 	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -64,6 +64,16 @@ class Acceptance(_Out):
     expired: bool
 
 
+Confidence = Literal["confirmed", "unverified"]
+
+
+class Unverified(_Out):
+    """Why a finding is unverified: a fact the rule needs is not stated, and how to settle it."""
+
+    question: str = Field(description="The question an assessor asks to settle the finding.")
+    facts: list[str] = Field(description="Model paths that, once stated, turn the finding into a confirmed one or none.")
+
+
 class Finding(_Out):
     id: str = Field(description="Stable ID: the same rule, home, asset and detail give the same ID on every run.")
     key: str = Field(description="RULE@home@asset[@detail], the human-readable form of the ID.")
@@ -84,6 +94,12 @@ class Finding(_Out):
     residual: Rating
     treatment: Treatment
     acceptance: Acceptance | None = None
+    confidence: Confidence = Field(
+        default="confirmed",
+        description="confirmed: the model states the facts that make the rule fire; unverified: a fact the rule needs is "
+        "not stated, so the likelihood is lowered (docs/scoring.md) and --fail-on ignores it unless --fail-on-unverified.",
+    )
+    unverified: Unverified | None = Field(default=None, description="For an unverified finding: its question and the facts to state.")
 
     @field_validator("explain")
     @classmethod
@@ -104,6 +120,10 @@ class Finding(_Out):
     def is_open(self) -> bool:
         """Still to be dealt with: every treatment but a valid acceptance (an expired one counts again)."""
         return self.treatment != "accepted"
+
+    @property
+    def is_unverified(self) -> bool:
+        return self.confidence == "unverified"
 
 
 class ControlAssessment(_Out):
@@ -194,6 +214,7 @@ class Summary(_Out):
     findings: Count
     open: Count
     accepted: Count
+    unverified: Count = Field(default=0, description="Open findings that are unverified (counted in open and by_level too).")
     by_level: dict[str, Count]
     by_level_residual: dict[str, Count]
     by_part: dict[str, Count]

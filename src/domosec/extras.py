@@ -8,6 +8,9 @@ PDF. Heavier features live in extras, named in ``pyproject.toml``::
     homeassistant  ``domosec import homeassistant --url`` (aiohttp, for the WebSocket API)
     fleet  ``domosec fleet`` (PyArrow, NumPy)
     spark  ``domosec fleet assess --engine spark`` (PySpark)
+    sbom   ``domosec import sbom`` (cyclonedx-python-lib, spdx-tools, packageurl-python, defusedxml)
+    web    ``domosec serve`` and ``domosec audit verify`` (FastAPI, uvicorn, SQLAlchemy, Alembic, argon2-cffi, python-multipart)
+    traffic  ``domosec traffic`` (dpkt for DNS messages, NumPy for bulk decoding)
     all    every one of them
 
 A command checks its extra with :func:`require` before it starts the work, so a missing package is
@@ -27,6 +30,9 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "homeassistant": ("aiohttp",),
     "fleet": ("pyarrow", "numpy"),
     "spark": ("pyspark",),
+    "sbom": ("cyclonedx", "spdx_tools", "packageurl", "defusedxml", "packaging"),
+    "traffic": ("dpkt", "numpy"),
+    "web": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "python_multipart"),
 }
 """The top-level modules each extra installs (the import names of its packages)."""
 

@@ -43,7 +43,7 @@ def test_assess_writes_flushes_and_exits_with_the_fail_on_code(tmp_path: Path) -
     result = run_cli("assess", model, "--format", "json", "-o", out, "--fail-on", "critical", "--as-of", "2026-11-23")
     assert result.returncode == 1, result.stderr
     assert result.stdout == f"wrote {out}\n"
-    assert "finding(s) at or above critical" in result.stderr
+    assert "5 findings at or above critical" in result.stderr
     assert out.read_text(encoding="utf-8").endswith("}\n")
     to_stdout = run_cli("assess", model, "--format", "json", "--as-of", "2026-11-23")
     assert to_stdout.returncode == 0 and to_stdout.stdout == out.read_text(encoding="utf-8")

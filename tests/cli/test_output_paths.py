@@ -37,6 +37,7 @@ COMMANDS = {
     "init": ["init", "{out}", "--force"],
     "import": ["import", "homeassistant", HA_CONFIG, "-o", "{out}"],
     "scan": ["scan", "-t", "127.0.0.1", "--dry-run", "-o", "{out}"],
+    "traffic": ["traffic", HOME, "-o", "{out}"],
     "fleet-generate-jsonl": ["fleet", "generate", "--homes", "5", "--format", "jsonl", "-o", "{out}"],
 }
 BAD_OUTPUTS = {

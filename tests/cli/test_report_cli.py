@@ -162,7 +162,8 @@ def test_diff_of_two_models_fails_only_on_what_the_change_introduced(tmp_path: P
     diff = json.loads(gate.stdout)
     assert diff["summary"]["new"] >= 1 and diff["summary"]["resolved"] == 0
     assert "DEV-S01" in {f["rule_id"] for f in diff["new_findings"]}
-    assert "new finding(s) at or above medium" in gate.stderr
+    count = len([f for f in diff["new_findings"] if f["inherent"]["level"] in ("medium", "high", "critical")])
+    assert f"{count} new {'finding' if count == 1 else 'findings'} at or above medium" in gate.stderr
     same = run_cli("diff", new, new, "--fail-on", "info", "--as-of", "2026-11-23")
     assert same.returncode == 0 and "0 new findings" in same.stdout, "existing findings do not fail the run"
     back = run_cli("diff", new, old, "--format", "markdown", "--fail-on", "info")

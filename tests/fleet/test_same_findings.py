@@ -38,6 +38,7 @@ def _single(f: Finding) -> dict[str, Any]:
         "residual": (f.residual.likelihood, f.residual.impact, f.residual.score, f.residual.level),
         "treatment": f.treatment,
         "expires": f.acceptance.expires if f.acceptance else None,
+        "confidence": f.confidence,
     }
 
 
@@ -55,6 +56,7 @@ def _fleet(r: dict[str, Any]) -> dict[str, Any]:
         "residual": (r["residual_likelihood"], r["residual_impact"], r["residual_score"], r["residual_level"]),
         "treatment": r["treatment"],
         "expires": r["acceptance_expires"].isoformat() if r["acceptance_expires"] else None,
+        "confidence": r["confidence"],
     }
 
 

@@ -21,6 +21,8 @@ from tests.packaging.installed import Venv, describe
 pytestmark = pytest.mark.packaging
 
 TEXT_FORMATS = {  # format → the suffix that names it
+    "text": ".text",
+    "github": ".github.txt",
     "table": ".txt",
     "json": ".json",
     "markdown": ".md",
@@ -103,13 +105,14 @@ def missing_extras_are_named(venv: Venv) -> None:
         "scan": ("scan", "--target", "127.0.0.1", "--dry-run"),
         "fleet": ("fleet", "generate", "--homes", "10", "-o", "fleet"),
         "homeassistant": ("import", "homeassistant", "--url", "http://127.0.0.1:9", "-o", "live.yaml"),
+        "traffic": ("traffic", "examples/family-home.yaml", "-o", "observed.yaml"),
     }
     for extra, args in cases.items():
         result = venv.domosec(*args)
         assert result.returncode == 2, describe(args, result)
         assert "error[missing-extra]" in result.stderr and f"pip install 'domosec[{extra}]'" in result.stderr, describe(args, result)
         assert "Traceback" not in result.stderr, describe(args, result)
-    assert not [name for name in ("x.pdf", "fleet", "live.yaml") if (venv.work / name).exists()]
+    assert not [name for name in ("x.pdf", "fleet", "live.yaml", "observed.yaml") if (venv.work / name).exists()]
 
 
 def smoke_extras(venv: Venv) -> None:

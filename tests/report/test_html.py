@@ -103,7 +103,9 @@ def test_heat_maps_count_the_open_findings_in_each_cell(family: Assessment, fami
     heat = family_html[family_html.index('<section id="heat-maps">') : family_html.index('<section id="findings">')]
     open_findings = [f for f in family.findings if f.is_open]
     assert heat.count(f"({len(open_findings)} open findings)") == 2
-    cells = [int(c or 0) for c in re.findall(r'<td class="lvf-\w+(?: zero)?" title="\w+">(\d*)</td>', heat)]
+    cells = [
+        int(c or 0) for _, c in re.findall(r'<td class="lvf-(\w+)(?: zero)?" title="\1"><span class="sr-only">\1: </span>(\d*)</td>', heat)
+    ]
     assert len(cells) == 50
     inherent = {(5 - row, col + 1): cells[row * 5 + col] for row in range(5) for col in range(5)}  # rows run from likelihood 5 to 1
     for (likelihood, impact), count in inherent.items():

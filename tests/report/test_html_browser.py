@@ -8,13 +8,17 @@ so a page that tried to fetch something fails the test and nothing leaves the ma
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import BrowserContext, Dialog, Page, Route, sync_playwright
 
 from domosec.assessment import Assessment
@@ -256,3 +260,121 @@ def test_without_graphviz_the_page_works_and_explains(
         assert 0 < visible_rows(opened.page) < len(family.findings)
     finally:
         opened.page.close()
+
+
+# --- On a phone, with a keyboard and for screen readers -------------------------------------------------------------
+
+AXE_VERSION = "4.14.1"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def axe_source(request: pytest.FixtureRequest) -> str:
+    """axe-core (MPL-2.0), installed once with npm into pytest's cache folder; it is never committed."""
+    folder = Path(request.config.cache.mkdir(f"axe-core-{AXE_VERSION}"))
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.is_file():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.fail("npm is needed to install axe-core for the accessibility tests (Debian: apt-get install npm)")
+        command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(folder)]
+        subprocess.run([*command, f"axe-core@{AXE_VERSION}"], check=True, capture_output=True, timeout=300)
+    return script.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Page, axe: str) -> list[str]:
+    """axe-core's serious and critical violations of the page, as 'rule: target' lines.
+
+    Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern."""
+    page.evaluate(axe + "\n;0")
+    found = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".flatMap(v => v.nodes.map(n => v.id + ': ' + n.target.join(' '))))"
+    )
+    return [str(v) for v in found]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
+@pytest.mark.parametrize("audience", ["expert", "home"])
+def test_no_serious_accessibility_violations_and_no_sideways_scrolling(
+    browser: BrowserContext, family: Assessment, tmp_path: Path, axe_source: str, viewport: dict[str, int], audience: Audience
+) -> None:
+    opened = open_report(browser, render_html(family, audience=audience), tmp_path / "report.html")
+    try:
+        page = opened.page
+        page.set_viewport_size(viewport)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "the page scrolls sideways"
+        shot = screenshot(page, tmp_path, f"{audience}-{viewport['width']}.png")
+        with Image.open(shot) as im:
+            assert im.width == viewport["width"]
+        assert axe_violations(page, axe_source) == []
+        assert opened.errors == []
+    finally:
+        opened.page.close()
+
+
+def test_the_diagram_is_readable_on_a_phone_and_pans_in_its_box(report: Opened) -> None:
+    page = report.page
+    page.set_viewport_size(PHONE)
+    box = page.locator(".svg-wrap").first
+    sizes = page.eval_on_selector_all("svg.diagram g.node text", "ts => ts.map(t => t.getBoundingClientRect().height)")
+    assert sizes and min(sizes) >= 9, "diagram text shrunk below 9 CSS px"
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth"), "the full-size diagram pans inside its box"
+    assert box.get_attribute("tabindex") == "0" and box.get_attribute("role") == "region"
+    zoom = page.locator("button.zoom").first
+    zoom.click()
+    fitted = page.eval_on_selector("svg.diagram", "s => s.getBoundingClientRect().width")
+    assert fitted <= PHONE["width"]
+    assert zoom.get_attribute("aria-pressed") == "false"
+    page.set_viewport_size(DESKTOP)
+
+
+def test_diagram_elements_have_names_a_screen_reader_can_say(report: Opened, family: Assessment) -> None:
+    page = report.page
+    names = page.eval_on_selector_all("svg.diagram g.node[role=button] > title", "ts => ts.map(t => t.textContent)")
+    assert names, "diagram elements can be operated"
+    assert not [n for n in names if re.fullmatch(r"n\d+", n)], "Graphviz's node names leaked"
+    teddy = page.get_by_role("button", name=re.compile("Talking teddy bear"))
+    assert teddy.count() == 1, "the accessible name is the element's name"
+    open_count = sum(1 for f in family.findings if f.asset.id == "teddy-toy" and f.is_open)
+    assert page.get_by_role("button", name=re.compile(f"Talking teddy bear.*{open_count} open finding")).count() == 1
+    assert page.get_attribute("svg.diagram", "role") == "group", "an image cannot hold buttons"
+
+
+def test_a_skip_link_is_the_first_tab_stop_and_leads_to_the_filter(report: Opened) -> None:
+    page = report.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.locator(".skip-link").is_visible(), "the skip link shows when it has the focus"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "filter-text"
+
+
+def test_heat_map_levels_differ_in_lightness_and_have_a_legend(report: Opened) -> None:
+    page = report.page
+    colours = {}
+    for level in ("low", "medium", "high", "critical"):
+        cell = page.locator(f"table.heat td.lvf-{level}").first
+        colours[level] = cell.evaluate("c => getComputedStyle(c).backgroundColor")
+        assert cell.locator(".sr-only").inner_text().startswith(level), "a screen reader hears the level, not a colour"
+    lightness = {level: lab_lightness(rgb) for level, rgb in colours.items()}
+    ordered = [lightness[lv] for lv in ("low", "medium", "high", "critical")]
+    assert all(a - b >= 10 for a, b in itertools.pairwise(ordered)), lightness
+    legend = page.locator("#heat-maps .heat-legend li")
+    assert legend.all_inner_texts() == ["critical", "high", "medium", "low"]
+    swatches = [s.evaluate("s => getComputedStyle(s).backgroundColor") for s in legend.locator(".swatch").all()]
+    assert swatches == [colours[lv] for lv in ("critical", "high", "medium", "low")]
+
+
+def lab_lightness(rgb: str) -> float:
+    """CIE L* of a CSS ``rgb(r, g, b)`` colour."""
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", rgb)[:3])
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else float(((c + 0.055) / 1.055) ** 2.4)
+
+    y = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y

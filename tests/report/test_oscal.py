@@ -8,6 +8,7 @@ same UUIDs as the assessment results, and UUIDs and timestamps are derived, neve
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -97,7 +98,9 @@ def test_assessment_results_link_findings_observations_risks_and_controls() -> N
     (result,) = doc["results"]
     observations = {o["uuid"]: o for o in result["observations"]}
     risks = {r["uuid"]: r for r in result["risks"]}
-    assert len(observations) == len(risks) == len(a.findings)
+    # every finding is an observation; only confirmed ones are risks (an unverified finding is a question)
+    assert len(observations) == len(a.findings)
+    assert len(risks) == len([f for f in a.findings if not f.is_unverified])
     subjects = {c["uuid"] for c in result["local-definitions"]["components"]} | {p["uuid"] for p in doc["metadata"].get("parties", [])}
     for o in observations.values():
         assert all(s["subject-uuid"] in subjects for s in o["subjects"])
@@ -112,9 +115,39 @@ def test_assessment_results_link_findings_observations_risks_and_controls() -> N
         assert finding["target"]["status"]["state"] == ("satisfied" if c.status == "implemented" else "not-satisfied")
         linked = {r["risk-uuid"] for r in finding.get("related-risks", [])}
         assert linked <= risks.keys()
-        assert len(linked) == sum(1 for f in a.findings if c.control_id in f.controls)
+        assert len(linked) == sum(1 for f in a.findings if c.control_id in f.controls and not f.is_unverified)
     tool = result["local-definitions"]["assessment-assets"]["components"][0]["uuid"]
     assert all(r["origins"][0]["actors"][0]["actor-uuid"] == tool for r in risks.values())
+
+
+def test_import_ap_points_at_an_assessment_plan_not_at_the_results() -> None:
+    """``import-ap`` resolves to a back-matter resource holding a valid OSCAL assessment plan of the same controls."""
+    a = golden_assessment("family-home")
+    doc = ar_doc(a)["assessment-results"]
+    href = doc["import-ap"]["href"]
+    assert href.startswith("#") and href[1:] != doc["uuid"]
+    resources = {r["uuid"]: r for r in doc["back-matter"]["resources"]}
+    embedded = resources[href[1:]]["base64"]
+    assert embedded["media-type"] == "application/oscal.ap+json"
+    plan = json.loads(base64.b64decode(embedded["value"]))
+    assert oscal_errors(plan) == []
+    ap = plan["assessment-plan"]
+    assert ap["uuid"] != doc["uuid"]
+    planned = {c["control-id"] for c in ap["reviewed-controls"]["control-selections"][0]["include-controls"]}
+    (result,) = doc["results"]
+    reviewed = result["reviewed-controls"]["control-selections"][0]
+    assert {c["control-id"] for c in reviewed["include-controls"] + reviewed.get("exclude-controls", [])} == planned
+    ssp = ap["import-ssp"]["href"]
+    model = {r["uuid"]: r for r in ap["back-matter"]["resources"]}[ssp[1:]]
+    assert model["rlinks"] == [{"href": a.homes[0].file}]
+
+
+def test_the_plan_check_catches_a_broken_plan() -> None:
+    doc = ar_doc(golden_assessment("well-kept-home"))["assessment-results"]
+    resource = next(r for r in doc["back-matter"]["resources"] if "base64" in r)
+    plan = json.loads(base64.b64decode(resource["base64"]["value"]))
+    del plan["assessment-plan"]["import-ssp"]
+    assert oscal_errors(plan) != []
 
 
 def test_one_result_per_home_when_several_homes_are_assessed_together() -> None:
@@ -132,7 +165,7 @@ def test_poam_lists_the_open_findings_with_the_same_uuids_as_the_assessment_resu
     a = golden_assessment("product-under-design")
     poam = poam_doc(a)["plan-of-action-and-milestones"]
     ar = ar_doc(a)["assessment-results"]["results"][0]
-    open_findings = [f for f in a.findings if f.is_open]
+    open_findings = [f for f in a.findings if f.is_open and not f.is_unverified]
     assert 0 < len(open_findings) < len(a.findings), "the example has open and accepted findings"
     assert len(poam["poam-items"]) == len(open_findings)
     assert {r["uuid"] for r in poam["risks"]} <= {r["uuid"] for r in ar["risks"]}

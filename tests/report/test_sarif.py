@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from domosec.assessment import Assessment
+from domosec.errors import InputError
 from domosec.report.sarif import FINGERPRINT, SRCROOT, render_sarif
 from tests.conftest import ROOT
 from tests.schemas.validate import sarif_errors
@@ -64,6 +65,10 @@ def test_results_point_at_the_asset_in_the_model_with_the_stable_id_as_fingerpri
         physical = result["locations"][0]["physicalLocation"]
         assert physical["artifactLocation"] == {"uri": "examples/family-home.yaml", "uriBaseId": SRCROOT}
         assert (physical["region"]["startLine"], physical["region"]["startColumn"]) == (finding.asset.line, finding.asset.col)
+        if finding.is_unverified:  # a question for the assessor: a note to review, whatever its rating
+            assert result["message"]["text"].startswith(f"Unverified: {finding.reason}")
+            assert (result["level"], result["kind"]) == ("note", "review")
+            continue
         assert result["message"]["text"].startswith(finding.reason)
         expected_level = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}[finding.inherent.level]
         assert result["level"] == expected_level
@@ -75,22 +80,71 @@ def test_results_point_at_the_asset_in_the_model_with_the_stable_id_as_fingerpri
     assert f"id: {a.findings[0].asset.id}" in line, "the region must be the line where the asset is defined"
 
 
-def test_rules_carry_descriptions_help_and_a_security_severity_in_the_band_of_their_worst_finding() -> None:
+def test_rules_carry_descriptions_help_and_the_security_severity_of_their_base_rating() -> None:
     a = golden_assessment("family-home")
     rules = {r["id"]: r for r in sarif_of(a)["runs"][0]["tool"]["driver"]["rules"]}
     assert set(rules) == {r.id for r in a.rules}
     for rule in rules.values():
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert "How to fix" in rule["help"]["markdown"] and "How to fix" in rule["help"]["text"]
-    worst: dict[str, str] = {}
-    order = ["info", "low", "medium", "high", "critical"]
-    for f in a.findings:
-        if order.index(f.inherent.level) > order.index(worst.get(f.rule_id, "info")):
-            worst[f.rule_id] = f.inherent.level
-    assert worst, "the example should have findings above info"
-    for rule_id, level in worst.items():
-        low, high = SEVERITY_BANDS[level]
-        assert low <= float(rules[rule_id]["properties"]["security-severity"]) <= high, rule_id
+    levels = a.matrix["levels"]
+    for info in a.rules:
+        base = levels[info.likelihood - 1][info.impact - 1]
+        rule = rules[info.id]
+        assert rule["defaultConfiguration"]["level"] == {"critical": "error", "high": "error", "medium": "warning"}.get(base, "note")
+        if base in SEVERITY_BANDS:
+            low, high = SEVERITY_BANDS[base]
+            assert low <= float(rule["properties"]["security-severity"]) <= high, info.id
+
+
+def test_a_rules_severity_does_not_change_with_the_findings_of_a_run() -> None:
+    """GitHub keeps one severity per rule: an upload with fewer or milder findings must not change it."""
+    a = golden_assessment("family-home")
+    before = {r["id"]: r for r in sarif_of(a)["runs"][0]["tool"]["driver"]["rules"]}
+    fewer = a.model_copy(deep=True)
+    fewer.findings = [f for f in fewer.findings if f.inherent.level not in ("critical", "high")]
+    after = {r["id"]: r for r in sarif_of(fewer)["runs"][0]["tool"]["driver"]["rules"]}
+    for rule_id, rule in before.items():
+        assert rule["properties"].get("security-severity") == after[rule_id]["properties"].get("security-severity"), rule_id
+        assert rule["defaultConfiguration"] == after[rule_id]["defaultConfiguration"], rule_id
+
+
+def test_every_result_carries_the_security_severity_of_its_own_rating() -> None:
+    a = golden_assessment("family-home")
+    results = sarif_of(a)["runs"][0]["results"]
+    for result, finding in zip(results, a.findings, strict=True):
+        if finding.inherent.level == "info" or finding.is_unverified:
+            assert "security-severity" not in result["properties"]
+            continue
+        low, high = SEVERITY_BANDS[finding.inherent.level]
+        assert low <= float(result["properties"]["security-severity"]) <= high, finding.id
+
+
+def test_every_rule_is_tagged_security_so_github_reads_its_severity() -> None:
+    """GitHub code scanning ignores ``security-severity`` unless the rule has the ``security`` tag."""
+    a = golden_assessment("family-home")
+    rules = sarif_of(a)["runs"][0]["tool"]["driver"]["rules"]
+    dimensions = {r.id: r.dimension for r in a.rules}
+    assert "privacy" in dimensions.values(), "the example should run privacy rules"
+    for rule in rules:
+        assert "security" in rule["properties"]["tags"], rule["id"]
+        assert ("privacy" in rule["properties"]["tags"]) == (dimensions[rule["id"]] == "privacy"), rule["id"]
+
+
+def test_every_rule_links_to_its_page_and_the_base_url_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = golden_assessment("family-home")
+    monkeypatch.delenv("DOMOSEC_RULES_DOCS_URL", raising=False)
+    for rule in sarif_of(a)["runs"][0]["tool"]["driver"]["rules"]:
+        assert rule["helpUri"].endswith(f"/docs/rules/{rule['id']}.md")
+        assert (ROOT / "docs" / "rules" / f"{rule['id']}.md").is_file(), "helpUri must name a page that exists"
+    monkeypatch.setenv("DOMOSEC_RULES_DOCS_URL", "https://docs.example.org/rules")
+    uris = [r["helpUri"] for r in sarif_of(a)["runs"][0]["tool"]["driver"]["rules"]]
+    assert uris[0] == f"https://docs.example.org/rules/{a.rules[0].id}.md"
+    assert sarif_errors(sarif_of(a)) == []
+    monkeypatch.setenv("DOMOSEC_RULES_DOCS_URL", "docs rules")
+    with pytest.raises(InputError) as bad:
+        sarif_of(a)
+    assert bad.value.diagnostics[0].code == "bad-setting"
 
 
 def test_accepted_findings_are_suppressed_and_open_ones_are_not() -> None:

@@ -59,7 +59,9 @@ def test_visible_shows_control_characters_as_escapes_and_keeps_the_rest() -> Non
     assert visible("Küche [link=x] 🔥") == "Küche [link=x] 🔥"
 
 
-@pytest.mark.parametrize("args", [("assess", "{m}"), ("assess", "{m}", "--controls"), ("validate", "{m}")])
+@pytest.mark.parametrize(
+    "args", [("assess", "{m}"), ("assess", "{m}", "--controls"), ("assess", "{m}", "-f", "table", "--controls"), ("validate", "{m}")]
+)
 def test_model_commands_show_hostile_names_as_text(hostile: Path, args: tuple[str, ...]) -> None:
     result = run_on_terminal(*(a.format(m=hostile) for a in args), cwd=hostile.parent)
     assert result.returncode in (0, 1), result.stderr
@@ -187,7 +189,7 @@ def run_in_pty(*args: str | Path, cwd: Path) -> str:
     return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "csv", "sarif"])
+@pytest.mark.parametrize("fmt", ["json", "markdown", "csv", "sarif", "text", "github"])
 def test_documents_printed_to_a_terminal_carry_no_control_characters(hostile: Path, fmt: str) -> None:
     text = run_in_pty("assess", hostile, "--as-of", DAY.isoformat(), "-f", fmt, cwd=hostile.parent)
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), repr(text[:200])

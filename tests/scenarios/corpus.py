@@ -17,6 +17,12 @@ A concept is **found** when a finding has the same asset and clause and treats a
 listed controls, each finding counting for one concept at most. **Recall** is found concepts over expected concepts. A finding is **on target** when
 its asset and clause match an expected concept; **precision** is on-target findings over all findings
 (findings an assessor did not list are not necessarily wrong, so this is a lower bound).
+
+**Unverified findings** (a fact the rule needs is not stated; docs/scoring.md) count toward recall, because
+the assessor's open question about the expected asset and clause is what an assessor writes down; the
+table also gives the concepts found by confirmed findings alone. They do not count in precision, which is
+over confirmed findings: an unverified finding is a question, not a claim. Their number and how many are on
+target are columns of their own.
 """
 
 from __future__ import annotations
@@ -63,10 +69,13 @@ class Score:
     missed: list[Concept] = field(default_factory=list)
     on_target: list[Finding] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    found_confirmed: int = 0
+    unverified: list[Finding] = field(default_factory=list)
+    unverified_on_target: int = 0
 
     @property
     def high(self) -> list[Finding]:
-        return [f for f in self.findings if f.is_open and f.inherent.level in HIGH]
+        return [f for f in (*self.findings, *self.unverified) if f.is_open and f.inherent.level in HIGH]
 
 
 def scenario_names() -> list[str]:
@@ -133,13 +142,17 @@ def score(name: str, rules: list[LoadedRule]) -> Score:
     well_kept, concepts = read_expectations(name)
     loaded = load_model(str(HERE / f"{name}.yaml"))
     result: Assessment = assess([loaded], rules, as_of=AS_OF)
-    s = Score(name, well_kept, concepts, list(result.findings))
-    matched = _match(concepts, s.findings)
+    confirmed = [f for f in result.findings if not f.is_unverified]
+    s = Score(name, well_kept, concepts, confirmed)
+    s.unverified = [f for f in result.findings if f.is_unverified]
+    matched = _match(concepts, list(result.findings))
     for i, c in enumerate(concepts):
         (s.found if i in matched else s.missed).append(c)
+    s.found_confirmed = len(_match(concepts, confirmed))
     s.on_target = [f for f in s.findings if any(c.on_target(f) for c in concepts)]
+    s.unverified_on_target = sum(1 for f in s.unverified if any(c.on_target(f) for c in concepts))
     elements = _elements(loaded.model)
-    for f in s.findings:
+    for f in result.findings:
         if elements.get(f.asset.id) != f.asset.kind:
             s.unsupported.append(f"{f.rule_id} on {f.asset.kind} '{f.asset.id}', which the model does not have")
     for c in concepts:
@@ -165,22 +178,30 @@ def totals(scores: list[Score]) -> tuple[float, float]:
 def table(scores: list[Score]) -> str:
     """The corpus as a Markdown table, then every missed concept."""
     lines = [
-        "| scenario | kept | expected | found | recall | findings | on target | precision | high+ |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | kept | expected | found | of which confirmed | recall | findings | on target | precision "
+        "| unverified | unverified on target | high+ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         recall = f"{len(s.found) / len(s.concepts):.0%}" if s.concepts else "-"
         precision = f"{len(s.on_target) / len(s.findings):.0%}" if s.findings else "-"
         lines.append(
-            f"| {s.name} | {'yes' if s.well_kept else ''} | {len(s.concepts)} | {len(s.found)} | {recall} "
-            f"| {len(s.findings)} | {len(s.on_target)} | {precision} | {len(s.high)} |"
+            f"| {s.name} | {'yes' if s.well_kept else ''} | {len(s.concepts)} | {len(s.found)} | {s.found_confirmed} | {recall} "
+            f"| {len(s.findings)} | {len(s.on_target)} | {precision} | {len(s.unverified)} | {s.unverified_on_target} | {len(s.high)} |"
         )
     recall, precision = totals(scores)
     expected = sum(len(s.concepts) for s in scores)
     found = sum(len(s.found) for s in scores)
     findings = sum(len(s.findings) for s in scores)
     on_target = sum(len(s.on_target) for s in scores)
-    lines.append(f"| **all {len(scores)}** | | {expected} | {found} | {recall:.1%} | {findings} | {on_target} | {precision:.1%} | |")
+    confirmed = sum(s.found_confirmed for s in scores)
+    unverified = sum(len(s.unverified) for s in scores)
+    unverified_on_target = sum(s.unverified_on_target for s in scores)
+    lines.append(
+        f"| **all {len(scores)}** | | {expected} | {found} | {confirmed} | {recall:.1%} | {findings} | {on_target} | {precision:.1%} "
+        f"| {unverified} | {unverified_on_target} | |"
+    )
+    lines += ["", "Recall counts concepts found by confirmed or unverified findings; precision is over confirmed findings."]
     missed = [(s.name, c) for s in scores for c in s.missed]
     if missed:
         lines += ["", "Missed concepts:", ""]

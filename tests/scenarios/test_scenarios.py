@@ -13,8 +13,8 @@ from domosec.engine.ruleset import load_rules
 from domosec.model.load import load_model
 from tests.scenarios.corpus import HERE, Score, read_expectations, scenario_names, score_all, table, totals
 
-RECALL_FLOOR = 0.793  # 115 of 145 expected concepts (109, 75.2 %, with the rules of 0.1.0)
-PRECISION_FLOOR = 0.743  # 142 of 191 findings on an expected asset and clause (132 of 180, 73.3 %, before)
+RECALL_FLOOR = 0.806  # 117 of 145 (115 by confirmed findings, 2 more by unverified ones; 115, 79.3 %, before them)
+PRECISION_FLOOR = 0.743  # 142 of 191 confirmed findings on an expected asset and clause (132 of 180, 73.3 %, before)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,28 @@ def test_no_finding_names_an_element_the_model_does_not_have(scores: list[Score]
 def test_well_kept_homes_and_products_get_nothing_high_or_critical(scores: list[Score]) -> None:
     high = [f"{s.name}: {f.rule_id} on {f.asset.id} is {f.inherent.level}" for s in scores if s.well_kept for f in s.high]
     assert not high, high
+
+
+# Facts the model gained after the scenarios were written, so no scenario could state them. A well-kept scenario
+# that leaves one out gets the unverified finding an assessor would raise (the scenarios are never edited to pass).
+FACTS_NEWER_THAN_THE_SCENARIOS = {("DEV-S43", "devices[].sbom")}
+
+
+def test_well_kept_homes_and_products_that_state_their_facts_get_no_unverified_finding(scores: list[Score]) -> None:
+    unverified = [
+        f"{s.name}: {f.rule_id} on {f.asset.id}: {f.reason}"
+        for s in scores
+        if s.well_kept
+        for f in s.unverified
+        if f.unverified is None or not any((f.rule_id, fact) in FACTS_NEWER_THAN_THE_SCENARIOS for fact in f.unverified.facts)
+    ]
+    assert not unverified, unverified
+
+
+def test_incident_homes_that_leave_facts_out_get_unverified_findings_with_a_question(scores: list[Score]) -> None:
+    unverified = [f for s in scores if not s.well_kept for f in s.unverified]
+    assert unverified
+    assert all(f.unverified is not None and f.unverified.question and f.unverified.facts for f in unverified)
 
 
 def test_recall_and_precision_do_not_fall_below_what_the_rules_reach(scores: list[Score]) -> None:

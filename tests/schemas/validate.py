@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 OSCAL_SCHEMAS = {
     "catalog": "oscal_catalog_schema.json",
     "assessment-results": "oscal_assessment-results_schema.json",
+    "assessment-plan": "oscal_assessment-plan_schema.json",
     "plan-of-action-and-milestones": "oscal_poam_schema.json",
 }
 

@@ -58,7 +58,7 @@ Linddun = Literal[
     "unawareness",
     "non_compliance",
 ]
-Framework = Literal["etsi_en_303_645", "owasp_iot_2018", "nistir_8259a", "linddun"]
+Framework = Literal["etsi_en_303_645", "owasp_iot_2018", "nistir_8259a", "linddun", "owasp_isvs_1_0", "eu_cra_annex_i"]
 
 
 class _Strict(BaseModel):

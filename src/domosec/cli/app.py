@@ -11,14 +11,27 @@ from typing import Annotated, Any
 
 import typer
 
-from domosec.cli import assess_cmd, catalog_cmds, fleet_cmds, import_cmds, model_cmds, report_cmds, rules_cmds, scan_cmds
+from domosec.cli import (
+    assess_cmd,
+    catalog_cmds,
+    fleet_cmds,
+    import_cmds,
+    model_cmds,
+    report_cmds,
+    rules_cmds,
+    sbom_cmds,
+    scan_cmds,
+    serve_cmds,
+    traffic_cmds,
+    view_options,
+)
 
 APP_SETTINGS: dict[str, Any] = {
     "name": "domosec",
     "help": "Security and privacy risk assessment of smart homes, following ISO/IEC 27403:2024.\n\n"
     "Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or usage.",
     "no_args_is_help": True,
-    "add_completion": False,
+    "add_completion": True,
     "pretty_exceptions_enable": False,
     "rich_markup_mode": "rich",
 }
@@ -30,6 +43,7 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "schema": model_cmds.schema,
     "init": model_cmds.init,
     "scan": scan_cmds.scan,
+    "traffic": traffic_cmds.traffic,
 }
 ONE_SHOT_COMMANDS = frozenset({"assess"})
 """Commands that run once and exit: they get the process settings of :mod:`domosec.cli.process`."""
@@ -38,13 +52,17 @@ GROUPS: dict[str, typer.Typer] = {
     "rules": rules_cmds.app,
     "import": import_cmds.app,
     "fleet": fleet_cmds.app,
+    "vulndb": sbom_cmds.vulndb_app,
+    "audit": serve_cmds.audit_app,
 }
 
+view_options.install_help_format()
 app = typer.Typer(**APP_SETTINGS)
 for _name, _command in COMMANDS.items():
     app.command(_name)(_command)
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
+app.command("serve")(serve_cmds.serve)  # not in COMMANDS: without arguments it runs until stopped
 
 
 def _print_version(value: bool) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from domosec.cli.report_cmds import AudienceName, AudienceOption, ControlsOption, FailOn, FormatOption, OutputOption
+from domosec.cli.view_options import IgnoreOption, NoConfigOption, QuietOption, SelectOption, SeverityOption, VerboseOption
 
 if TYPE_CHECKING:
     from domosec.model.load import LoadedModel
@@ -24,8 +25,20 @@ def assess(
     audience: AudienceOption = AudienceName.expert,
     controls: ControlsOption = False,
     fail_on: Annotated[
-        FailOn, typer.Option(help="Exit with 1 when a finding that is not accepted is at or above this level.", rich_help_panel="Scoring")
-    ] = FailOn.none,
+        FailOn | None,
+        typer.Option(
+            help="Exit with 1 when a finding that is not accepted is at or above this level (default: none; also DOMOSEC_FAIL_ON, "
+            "fail-on in the config file).",
+            rich_help_panel="Scoring",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on_unverified: Annotated[
+        bool,
+        typer.Option(
+            help="Let unverified findings (a fact the rule needs is not stated) count for --fail-on too.", rich_help_panel="Scoring"
+        ),
+    ] = False,
     matrix: Annotated[
         Path | None, typer.Option(help="Risk matrix and context factors (YAML); see docs/scoring.md.", rich_help_panel="Scoring")
     ] = None,
@@ -39,6 +52,12 @@ def assess(
     max_bytes: Annotated[int, typer.Option(help="Refuse model files larger than this many bytes.", rich_help_panel="Input")] = 10
     * 1024
     * 1024,
+    severity: SeverityOption = None,
+    select: SelectOption = None,
+    ignore: IgnoreOption = None,
+    no_config: NoConfigOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Assess the security and privacy risks of smart-home models (ISO/IEC 27403 clauses 6 and 7).
 
@@ -53,11 +72,17 @@ def assess(
     from domosec.cli import process
     from domosec.cli.output import say
     from domosec.cli.report_cmds import check_output, emit, resolve_format
+    from domosec.cli.view_options import resolve_settings, warn_unknown_selectors
     from domosec.engine.assess import assess as run_assessment
     from domosec.engine.ruleset import load_rules
     from domosec.engine.scoring import level_at_least, load_matrix
     from domosec.output_file import protect_inputs, stdout_or_path
+    from domosec.selection import select_findings
 
+    settings = resolve_settings(
+        no_config, rules=rules, matrix=matrix, fail_on=fail_on and fail_on.value, severity=severity, select=select, ignore=ignore
+    )
+    rules, matrix, fail_on = settings.rules, settings.matrix, FailOn(settings.fail_on)
     day = _parse_date(as_of)
     output = stdout_or_path(output)
     protect_inputs([*models, *(rules or []), *([matrix] if matrix else [])])  # -o naming one is refused before the work
@@ -66,11 +91,14 @@ def assess(
     loaded = _load_models(models, max_bytes)
     result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day)
     process.keep(loaded, result)
-    emit(result, fmt, output, audience.value, controls=controls)
+    warn_unknown_selectors(result, settings.selection)
+    shown = select_findings(result, settings.selection)  # --select/--ignore/--severity also decide what fails the run
+    emit(shown, fmt, output, audience.value, controls=controls, quiet=quiet, verbose=verbose, styled=output_format is None)
     if fail_on is not FailOn.none:
-        worst = [f for f in result.findings if f.is_open and level_at_least(f.inherent.level, fail_on.value)]
+        counted = [f for f in shown.findings if f.is_open and (fail_on_unverified or not f.is_unverified)]
+        worst = [f for f in counted if level_at_least(f.inherent.level, fail_on.value)]
         if worst:
-            say(f"{len(worst)} finding(s) at or above {fail_on.value}", err=True)
+            say(f"{len(worst)} {'finding' if len(worst) == 1 else 'findings'} at or above {fail_on.value}", err=True)
             raise typer.Exit(1)
 
 

@@ -32,7 +32,7 @@ def show(
 ) -> None:
     """Show one catalogue item in full, with what links to it."""
     from domosec.catalog.browse import show_item
-    from domosec.cli.output import console, errors
+    from domosec.cli.output import errors, print_markdown
 
     text = show_item(item_id)
     if text is None:
@@ -40,9 +40,7 @@ def show(
 
         errors.print(f"domosec catalog show: error: no catalogue item '{item_id}'{suggest(item_id)}", markup=False)
         raise typer.Exit(2)
-    from rich.markdown import Markdown
-
-    console.print(Markdown(text))
+    print_markdown(text)
 
 
 @app.command("search")

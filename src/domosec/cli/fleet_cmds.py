@@ -135,7 +135,10 @@ def assess(
     source: Annotated[Path, typer.Argument(help="A fleet directory (Parquet) or a JSON Lines file.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for findings/, summary.json, summary.html, rejects.jsonl.")],
     engine: Annotated[Engine, typer.Option(help="duckdb on this machine, or spark.")] = Engine.duckdb,
-    workers: Annotated[int, typer.Option(help="DuckDB engine: processes working on batches in parallel (default: CPU count).", min=0)] = 0,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="DuckDB engine: processes working on batches in parallel (default: CPU count).", min=1, show_default=False),
+    ] = None,
     batch_homes: Annotated[int, typer.Option(help="JSON Lines input: homes per batch (a Parquet part is a batch).", min=1)] = 5_000,
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2], or what spark-submit sets).")] = None,
     as_of: Annotated[
@@ -143,6 +146,10 @@ def assess(
     ] = None,
     matrix: Annotated[Path | None, typer.Option(help="Risk matrix and context factors (YAML); see docs/scoring.md.")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Add the rules in this directory (repeatable).")] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(help="An earlier run's output directory: reuse the findings of homes that did not change (docs/fleet.md)."),
+    ] = None,
 ) -> None:
     """Assess every home of a fleet with the built-in rules: findings as Parquet, a summary as JSON and HTML.
 
@@ -154,6 +161,8 @@ def assess(
       domosec fleet assess fleet/ -o out/ --as-of 2026-11-23
 
       domosec fleet assess fleet/ -o out/ --engine spark --master local[2]
+
+      domosec fleet assess fleet/ -o out-today/ --since out-yesterday/
     """
     from domosec.cli.output import console, errors
     from domosec.engine.ruleset import load_rules
@@ -171,7 +180,7 @@ def assess(
     except ValueError:
         errors.print(f"domosec fleet assess: error: --as-of '{as_of}' is not a date (expected YYYY-MM-DD)", markup=False)
         raise typer.Exit(2) from None
-    job = Job(load_rules(rules or []), load_matrix(matrix), day, str(output))
+    job = Job(load_rules(rules or []), load_matrix(matrix), day, str(output), since=str(since) if since else None)
     with _progress("homes") as bar:
         task = bar.add_task("assessing", total=None)
         try:
@@ -204,6 +213,11 @@ def assess(
         f"({counts['in'] / result.seconds if result.seconds else 0:,.0f} homes/s); wrote {output}",
         markup=False,
     )
+    if since:
+        reused = sum(o.reused for o in result.outcomes)
+        console.print(f"--since {since}: {reused:,} homes' findings reused, {counts['assessed'] - reused:,} assessed", markup=False)
+        if result.since_note:
+            console.print(f"--since {since}: {result.since_note}", markup=False)
 
 
 @app.command()

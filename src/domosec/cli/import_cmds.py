@@ -15,6 +15,16 @@ app = typer.Typer(
 )
 
 
+def _register_sbom() -> None:
+    from domosec.cli.sbom_cmds import import_sbom
+
+    app.command(
+        "sbom",
+        epilog="Examples: domosec import sbom firmware.cdx.json --asset router --model home.yaml -o home.yaml; "
+        "domosec import sbom fw.spdx.json --asset cam --model home.yaml --vulndb vulns.duckdb --vex fw.openvex.json -o home.yaml",
+    )(import_sbom)
+
+
 @app.command(
     "homeassistant",
     epilog="Examples: domosec import homeassistant /config -o home.yaml; "
@@ -152,3 +162,6 @@ def nmap(
         errors.print(line, markup=False)
     if output is not None:
         errors.print(f"wrote {output}; next: domosec assess {output}", markup=False)
+
+
+_register_sbom()

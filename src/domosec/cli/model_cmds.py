@@ -28,6 +28,7 @@ def validate(
     from domosec.errors import ModelError
     from domosec.model.load import load_model
     from domosec.safe_text import rich_text
+    from domosec.wording import plural
 
     failed = False
     for path in models:
@@ -42,8 +43,8 @@ def validate(
             console.print(
                 Text("ok", style="green"),
                 rich_text(
-                    f"{path}: {m.system.name} — {len(m.devices)} devices, {len(m.gateways)} gateways, "
-                    f"{len(m.networks)} networks, {len(m.services)} services, {len(m.flows)} flows"
+                    f"{path}: {m.system.name} — {plural(len(m.devices), 'device')}, {plural(len(m.gateways), 'gateway')}, "
+                    f"{plural(len(m.networks), 'network')}, {plural(len(m.services), 'service')}, {plural(len(m.flows), 'flow')}"
                 ),
             )
         if suggest:

@@ -75,6 +75,22 @@ def echo_document(text: str) -> None:
     typer.echo(text, nl=False)
 
 
+def print_markdown(text: str) -> None:
+    """A Markdown page (a rule, a catalogue item) on standard output, never cut: wrapped at the width of a terminal;
+    elsewhere (a file, a pipe) the Markdown itself, every line whole. Links are text, never terminal hyperlinks."""
+    if is_plain(sys.stdout):
+        print(visible(text), end="" if text.endswith("\n") else "\n")
+        return
+    from rich.markdown import Markdown
+
+    _consoles()["console"].print(Markdown(visible(text), hyperlinks=False), soft_wrap=False, crop=False)
+
+
+def is_plain(stream: TextIO) -> bool:
+    """True when ``stream`` is not a terminal for Rich (a file, a pipe, a CI log): print whole lines, no colour."""
+    return _plain(stream)
+
+
 def _plain(stream: TextIO) -> bool:
     """True when Rich would not treat ``stream`` as a terminal (the same tests it makes, in its order)."""
     tty_compatible = os.environ.get("TTY_COMPATIBLE", "")

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from domosec.cli.view_options import IgnoreOption, NoConfigOption, QuietOption, SelectOption, SeverityOption, VerboseOption
 from domosec.report.formats import FormatName
 
 if TYPE_CHECKING:
-    from domosec.assessment import Assessment
+    from domosec.assessment import Assessment, Finding
     from domosec.errors import Diagnostic
 
 
@@ -27,6 +28,8 @@ class DiffFormat(StrEnum):
     table = "table"
     markdown = "markdown"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 class FailOn(StrEnum):
@@ -57,7 +60,7 @@ AudienceOption = Annotated[
     typer.Option(help="Who reads it: expert, or home for the plain-language householder summary.", rich_help_panel="Output"),
 ]
 ControlsOption = Annotated[
-    bool, typer.Option("--controls", help="Also list the Statement of Applicability (table format).", rich_help_panel="Output")
+    bool, typer.Option("--controls", help="Also list the Statement of Applicability (text and table formats).", rich_help_panel="Output")
 ]
 
 
@@ -67,8 +70,14 @@ def report(
     output: OutputOption = None,
     audience: AudienceOption = AudienceName.expert,
     controls: ControlsOption = False,
+    severity: SeverityOption = None,
+    select: SelectOption = None,
+    ignore: IgnoreOption = None,
+    no_config: NoConfigOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Render a saved assessment as table, JSON, Markdown, HTML, PDF, SARIF, CSV or OSCAL.
+    """Render a saved assessment as text, GitHub annotations, table, JSON, Markdown, HTML, PDF, SARIF, CSV or OSCAL.
 
     Examples:
 
@@ -78,20 +87,42 @@ def report(
 
       domosec report assessment.json --format markdown --audience home
     """
+    from domosec.cli.view_options import resolve_settings, warn_unknown_selectors
     from domosec.output_file import protect_inputs, stdout_or_path
+    from domosec.selection import select_findings
 
+    selection = resolve_settings(no_config, severity=severity, select=select, ignore=ignore).selection
     output = stdout_or_path(output)
     protect_inputs([assessment])
     fmt = resolve_format(output_format, output)
     check_output(fmt, output, audience.value)
-    emit(read_assessment(assessment), fmt, output, audience.value, controls=controls, source=str(assessment))
+    saved = read_assessment(assessment)
+    warn_unknown_selectors(saved, selection)
+    shown = select_findings(saved, selection)
+    emit(
+        shown,
+        fmt,
+        output,
+        audience.value,
+        controls=controls,
+        source=str(assessment),
+        quiet=quiet,
+        verbose=verbose,
+        styled=output_format is None,
+    )
 
 
 def diff(
     old: Annotated[Path, typer.Argument(help="The earlier assessment JSON, or model file.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The later assessment JSON, or model file.", show_default=False)],
     output_format: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="Output format.", rich_help_panel="Output")
+        DiffFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format; sarif and github give the new findings only (code scanning, annotations).",
+            rich_help_panel="Output",
+        ),
     ] = DiffFormat.table,
     output: OutputOption = None,
     fail_on: Annotated[
@@ -144,7 +175,9 @@ def diff(
         loaded |= _assess_models(models, day, matrix, rules or [])
     result = diff_assessments(loaded[old], loaded[new], old_source=str(old), new_source=str(new))
     print_diagnostics(comparability_warnings(loaded[old], loaded[new], old_source=str(old), new_source=str(new)))
-    if output_format is DiffFormat.table and output is None:
+    if output_format in (DiffFormat.sarif, DiffFormat.github):
+        _write_text(_render_new_findings(loaded[new], result.new_findings, output_format), output)
+    elif output_format is DiffFormat.table and output is None:
         from domosec.report.diff import render_diff_table
 
         console.print(render_diff_table(result))
@@ -154,7 +187,7 @@ def diff(
     if fail_on is not FailOn.none:
         worst = new_at_or_above(result, fail_on.value)
         if worst:
-            errors.print(f"{len(worst)} new finding(s) at or above {fail_on.value}", markup=False)
+            errors.print(f"{len(worst)} new {'finding' if len(worst) == 1 else 'findings'} at or above {fail_on.value}", markup=False)
             raise typer.Exit(1)
 
 
@@ -165,7 +198,7 @@ def resolve_format(output_format: FormatName | None, output: Path | None) -> For
     if output_format is not None:
         return output_format
     if output is None:
-        return FormatName.table
+        return FormatName.text
     named = format_for_path(output)
     if named is None and output.suffix:
         from domosec.output_file import check_output_file
@@ -196,14 +229,28 @@ def check_output(fmt: FormatName, output: Path | None, audience: str) -> None:
 
 
 def emit(
-    result: Assessment, fmt: FormatName, output: Path | None, audience: str, *, controls: bool = False, source: str = "<assessment>"
+    result: Assessment,
+    fmt: FormatName,
+    output: Path | None,
+    audience: str,
+    *,
+    controls: bool = False,
+    source: str = "<assessment>",
+    quiet: bool = False,
+    verbose: bool = False,
+    styled: bool = False,
 ) -> None:
-    """Render ``result`` and print it or write it to ``output``; usage errors exit with 2."""
+    """Render ``result`` and print it or write it to ``output``; usage errors exit with 2.
+
+    ``styled``: no --format was given, so the finding lines are coloured and wrapped on a terminal."""
     from domosec.errors import InputError
     from domosec.report.formats import RenderOptions, home_markdown, render
 
     check_output(fmt, output, audience)
-    if fmt is FormatName.table and output is None:
+    if fmt is FormatName.text and audience != "home":
+        _emit_lines(result, output, controls=controls, quiet=quiet, verbose=verbose, styled=styled)
+        return
+    if fmt in (FormatName.table, FormatName.text) and output is None:
         from domosec.cli.output import console
 
         if audience == "home":
@@ -226,6 +273,22 @@ def emit(
         _write_bytes(payload, output)
     else:
         _write_text(payload, output)
+
+
+def _emit_lines(result: Assessment, output: Path | None, *, controls: bool, quiet: bool, verbose: bool, styled: bool) -> None:
+    """The finding lines: by default coloured and wrapped at the width of a terminal; in a file, a pipe or with
+    ``--format text``, whole lines without colour."""
+    from domosec.cli.output import is_plain
+
+    if styled and output is None and not is_plain(sys.stdout):
+        from domosec.cli.output import console
+        from domosec.report.terminal import print_lines
+
+        print_lines(result, console, quiet=quiet, verbose=verbose, show_controls=controls)
+        return
+    from domosec.report.lines import render_text
+
+    _write_text(render_text(result, quiet=quiet, verbose=verbose, show_controls=controls), output, quiet=quiet)
 
 
 def read_assessment(path: Path) -> Assessment:
@@ -350,6 +413,20 @@ def _assess_models(paths: list[Path], day: dt.date | None, matrix: Path | None, 
     return {p: assess([m], rule_set, matrix=rating, as_of=day) for p, m in zip(paths, loaded, strict=True)}
 
 
+def _render_new_findings(new: Assessment, findings: list[Finding], output_format: DiffFormat) -> str:
+    """The later assessment with only the findings a change introduced, as SARIF results or GitHub annotations."""
+    from domosec.selection import with_findings
+
+    only_new = with_findings(new, findings)
+    if output_format is DiffFormat.github:
+        from domosec.report.lines import render_github
+
+        return render_github(only_new)
+    from domosec.report.sarif import render_sarif
+
+    return render_sarif(only_new, root=Path.cwd())
+
+
 def _render_diff(result: Any, output_format: DiffFormat) -> str:
     from domosec.report.diff import render_diff_json, render_diff_markdown, render_diff_table
 
@@ -373,7 +450,7 @@ def _parse_date(text: str) -> dt.date:
         _usage(f"--as-of '{text}' is not a date (expected YYYY-MM-DD)")
 
 
-def _write_text(text: str, output: Path | None) -> None:
+def _write_text(text: str, output: Path | None, *, quiet: bool = False) -> None:
     from domosec.cli.output import say
     from domosec.output_file import write_atomically
 
@@ -383,7 +460,8 @@ def _write_text(text: str, output: Path | None) -> None:
         echo_document(text)
     else:
         write_atomically(output, text)
-        say(f"wrote {output}", style="dim")
+        if not quiet:
+            say(f"wrote {output}", style="dim")
 
 
 def _write_bytes(payload: bytes, output: Path | None) -> None:

@@ -14,13 +14,22 @@ from typing import Any
 import duckdb
 
 from domosec import __version__
-from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment
+from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment, Unverified
 from domosec.catalog.load import Catalogue, load_catalogue
 from domosec.engine import inventory
 from domosec.engine.database import Database, QueryClock, RowLimitError, Rows
 from domosec.engine.memory import process_cap
-from domosec.engine.rule import RESERVED_COLUMNS
-from domosec.engine.ruleoutput import adjustment, column_problems, explain_values, limit_problem, output_problem, row_problem
+from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
+from domosec.engine.ruleoutput import (
+    OPTIONAL_COLUMNS,
+    VERIFIED_COLUMN,
+    adjustment,
+    column_problems,
+    explain_values,
+    limit_problem,
+    output_problem,
+    row_problem,
+)
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
 from domosec.engine.soa import applicability, statement_of_applicability
@@ -45,6 +54,7 @@ class RawFinding:
     likelihood_adjust: int
     impact_adjust: int
     explain: dict[str, Any]
+    verified: bool = True
 
 
 def finding_id(key: str) -> str:
@@ -131,7 +141,7 @@ class _Broken(Exception):
 
 
 def _raw_findings(lr: LoadedRule, table: Rows, homes: set[str]) -> list[RawFinding]:
-    explain_columns = [c for c in table.columns if c not in (*RESERVED_COLUMNS, "detail_key", "likelihood_adjust", "impact_adjust")]
+    explain_columns = [c for c in table.columns if c not in (*RESERVED_COLUMNS, *OPTIONAL_COLUMNS)]
     seen: set[tuple[str, str, str]] = set()
     out = []
     for row in table.records:
@@ -156,6 +166,7 @@ def _raw_findings(lr: LoadedRule, table: Rows, homes: set[str]) -> list[RawFindi
                     likelihood_adjust=adjustment(row.get("likelihood_adjust"), "likelihood_adjust"),
                     impact_adjust=adjustment(row.get("impact_adjust"), "impact_adjust"),
                     explain=explain_values(row, explain_columns),
+                    verified=row.get(VERIFIED_COLUMN) is not False,
                 )
             )
         except ValueError as exc:
@@ -298,7 +309,11 @@ def _finding(
         likelihood_adjust=r.likelihood_adjust,
         impact_adjust=r.impact_adjust,
         context=factors,
+        unverified_drop=0 if r.verified else UNVERIFIED_LIKELIHOOD_DROP,
     )
+    unverified = None
+    if not r.verified and rule.unverified is not None:
+        unverified = Unverified(question=rule.unverified.question.strip(), facts=list(rule.unverified.facts))
     key = "@".join(p for p in (rule.id, r.home_id, r.asset_id, r.detail_key) if p)
     treatment, acceptance, residual = _treat(rule.id, r.asset_id, rule.mitigated_by, model, inherent, matrix, as_of)
     line, col = locations.get(r.asset_id, (None, None))
@@ -322,6 +337,8 @@ def _finding(
         residual=residual,
         treatment=treatment,
         acceptance=acceptance,
+        confidence="confirmed" if unverified is None else "unverified",
+        unverified=unverified,
     )
 
 
@@ -377,6 +394,7 @@ def _summary(homes: int, findings: list[Finding], controls: list[Any]) -> Summar
         findings=len(findings),
         open=len(open_findings),
         accepted=len(findings) - len(open_findings),
+        unverified=sum(1 for f in open_findings if f.is_unverified),
         by_level={lvl: sum(1 for f in open_findings if f.inherent.level == lvl) for lvl in LEVELS},
         by_level_residual={lvl: sum(1 for f in open_findings if f.residual.level == lvl) for lvl in LEVELS},
         by_part=dict(sorted(Counter(f.part for f in open_findings).items())),

@@ -4,7 +4,14 @@ The fail example names the findings it expects with comment lines anywhere in th
 
     # expect: DEV-S01 hall-cam
 
-The rule must find exactly those assets in the fail example, and nothing in the pass example.
+A rule with an ``unverified:`` block also names, in its fail example, the assets whose fact is
+not stated and that it reports as *unverified* findings::
+
+    # expect-unverified: DEV-S15 boiler
+
+The rule must find exactly those assets in the fail example (confirmed findings on the ``expect``
+assets, unverified ones on the ``expect-unverified`` assets), and nothing in the pass example,
+which states every fact.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from domosec.engine.ruleset import LoadedRule
 from domosec.errors import InputError
 from domosec.model.load import load_model
 
-EXPECT = re.compile(r"^\s*#\s*expect:\s*([A-Z]+-[SP]\d+)\s+(\S+)\s*$")
+EXPECT = re.compile(r"^\s*#\s*expect(-unverified)?:\s*([A-Z]+-[SP]\d+)\s+(\S+)\s*$")
 EXAMPLE_DATE = dt.date(2026, 11, 23)
 """Examples are judged on a fixed date, so that support periods in them do not age."""
 
@@ -34,12 +41,13 @@ class ExampleResult:
         return not self.problems
 
 
-def expected_assets(path: Path, rule_id: str) -> set[str]:
+def expected_assets(path: Path, rule_id: str, *, unverified: bool = False) -> set[str]:
+    """The assets an example's ``# expect:`` lines (or ``# expect-unverified:`` lines) name for the rule."""
     found = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         m = EXPECT.match(line)
-        if m and m.group(1) == rule_id:
-            found.add(m.group(2))
+        if m and m.group(2) == rule_id and bool(m.group(1)) == unverified:
+            found.add(m.group(3))
     return found
 
 
@@ -56,12 +64,15 @@ def check_examples(lr: LoadedRule, *, as_of: dt.date = EXAMPLE_DATE) -> ExampleR
         except InputError as exc:
             result.problems.extend(f"{lr.rule.id}: {d.render()}" for d in exc.diagnostics)
             continue
-        got = {f.asset.id for f in findings}
-        want = expected_assets(path, lr.rule.id) if kind == "fail" else set()
-        if kind == "fail" and not want:
-            result.problems.append(f"{lr.rule.id}: {path.name} has no '# expect: {lr.rule.id} <asset-id>' line")
-        for asset in sorted(want - got):
-            result.problems.append(f"{lr.rule.id}: {path.name}: expected a finding on '{asset}', got none")
-        for asset in sorted(got - want):
-            result.problems.append(f"{lr.rule.id}: {path.name}: unexpected finding on '{asset}'")
+        for unverified in (False, True):
+            label = "an unverified finding" if unverified else "a finding"
+            got = {f.asset.id for f in findings if f.is_unverified == unverified}
+            want = expected_assets(path, lr.rule.id, unverified=unverified) if kind == "fail" else set()
+            if kind == "fail" and not want and (not unverified or lr.rule.unverified is not None):
+                line = f"# expect{'-unverified' if unverified else ''}: {lr.rule.id} <asset-id>"
+                result.problems.append(f"{lr.rule.id}: {path.name} has no '{line}' line")
+            for asset in sorted(want - got):
+                result.problems.append(f"{lr.rule.id}: {path.name}: expected {label} on '{asset}', got none")
+            for asset in sorted(got - want):
+                result.problems.append(f"{lr.rule.id}: {path.name}: unexpected {label.split(' ', 1)[1]} on '{asset}'")
     return result

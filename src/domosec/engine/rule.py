@@ -4,6 +4,11 @@ The query returns one row per finding with the columns ``home_id``, ``asset_kind
 ``asset_id`` and ``reason`` first, then *explain columns* (the facts that made it fire). Two
 optional integer columns, ``likelihood_adjust`` and ``impact_adjust`` (−2…+2), move the rating
 for that row, and an optional ``detail_key`` tells apart several findings on one asset.
+
+A rule with an ``unverified:`` block may also return a boolean ``verified`` column: a row with
+``verified = false`` is an *unverified* finding, raised because a fact the rule needs is not
+stated (docs/scoring.md, "Unverified findings"). The block gives the assessor's question and
+the model paths that settle it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,20 @@ RULE_ID = re.compile(r"^(SVC|GW|DEV|NET)-([SP])(\d{2,3})$")
 PARTS = {"SVC": "services", "GW": "gateway", "DEV": "devices", "NET": "networks"}
 PART_CLAUSE = {"SVC": "1", "GW": "2", "DEV": "3", "NET": "4"}
 RESERVED_COLUMNS = ("home_id", "asset_kind", "asset_id", "reason")
+UNVERIFIED_LIKELIHOOD_DROP = 1
+"""An unverified finding's likelihood is the rule's less this (before context factors; never below 1)."""
 
 Level = Literal[1, 2, 3, 4, 5]
+
+
+class Unverified(BaseModel):
+    """What an unverified finding of the rule asks, and which facts of the model settle it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1, pattern=r"\?$", description="The question an assessor asks to settle the finding.")
+    facts: tuple[str, ...] = Field(min_length=1, description="Model paths to state, e.g. devices[].fail_safe.on_power_loss.")
+    when: str = Field(min_length=1, description="Which assets the rule asks about (the Annex-D-style tier), in words.")
 
 
 class Rule(BaseModel):
@@ -47,6 +64,7 @@ class Rule(BaseModel):
     how_to_fix: str
     limitations: str = ""
     references: tuple[str, ...] = ()
+    unverified: Unverified | None = None
     query: str
 
     @field_validator("id")

@@ -29,6 +29,16 @@ def rule_page(lr: LoadedRule) -> str:
     ]
     if r.limitations.strip():
         lines += ["", "## Known limitations", r.limitations.strip()]
+    if r.unverified is not None:
+        u = r.unverified
+        lines += [
+            "",
+            "## Unverified findings",
+            f"For {u.when}, when the model does not state {', '.join(f'`{f}`' for f in u.facts)}, the rule reports an unverified "
+            "finding (likelihood one step lower; not counted by `--fail-on` unless `--fail-on-unverified`; docs/scoring.md).",
+            "",
+            f"Question for the assessor: {u.question}",
+        ]
     lines += ["", "## Clause refs"]
     lines += [f"- risk source **{i}** {cat.risk_sources[i].title}" for i in r.risk_items if i in cat.risk_sources]
     lines += [f"- mitigated by **{c}** {cat.controls[c].title}" for c in r.mitigated_by if c in cat.controls]

@@ -2,6 +2,7 @@
 
 A rule returns one row per finding: ``home_id``, ``asset_kind``, ``asset_id`` and ``reason`` as
 text, optional integer ``likelihood_adjust``/``impact_adjust``, an optional text ``detail_key``,
+an optional boolean ``verified`` (only in a rule with an ``unverified:`` block; null counts as true),
 then explain columns whose values can be written as JSON. Both engines (one model at a time in
 :mod:`domosec.engine.assess`, batches in :mod:`domosec.fleet.engine`) check the column types the
 same way here, before any row is used, and the values of each row; a broken contract is an
@@ -30,6 +31,8 @@ from domosec.errors import Diagnostic
 ASSET_KINDS = ("home", "user", "zone", "network", "gateway", "device", "service", "flow")
 TEXT_COLUMNS = (*RESERVED_COLUMNS, "detail_key")
 ADJUST_COLUMNS = ("likelihood_adjust", "impact_adjust")
+VERIFIED_COLUMN = "verified"
+OPTIONAL_COLUMNS = ("detail_key", *ADJUST_COLUMNS, VERIFIED_COLUMN)
 _INTEGER = re.compile(r"^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$")
 _TEXT = ("VARCHAR", '"NULL"', "NULL")
 _UNWRITABLE = re.compile(r"\b(BLOB|BIT|UUID|INTERVAL|TIME|TIME WITH TIME ZONE|MAP|UNION|VARINT|BIGNUM|GEOMETRY)\b")
@@ -61,11 +64,16 @@ def column_problems(lr: LoadedRule, columns: list[str], types: list[str]) -> lis
         return [Diagnostic(lr.file, lr.query_line, 1, "rule-columns", message)]
     problems = []
     for name, kind in zip(columns, types, strict=True):
-        if name in TEXT_COLUMNS and kind not in _TEXT:
+        if name == VERIFIED_COLUMN:
+            if lr.rule.unverified is None:
+                problems.append(output_problem(lr, "column 'verified' needs an 'unverified:' block (question, facts, when) in the rule"))
+            elif kind not in ("BOOLEAN", *_TEXT[1:]):
+                problems.append(output_problem(lr, f"column 'verified' must be a boolean, not {kind}"))
+        elif name in TEXT_COLUMNS and kind not in _TEXT:
             problems.append(output_problem(lr, f"column '{name}' must be text (varchar), not {kind}; cast it or quote it"))
         elif name in ADJUST_COLUMNS and not (_INTEGER.match(kind) or kind in _TEXT[1:]):
             problems.append(output_problem(lr, f"column '{name}' must be an integer from -2 to 2, not {kind}"))
-        elif name not in TEXT_COLUMNS and name not in ADJUST_COLUMNS and _UNWRITABLE.search(kind):
+        elif name not in OPTIONAL_COLUMNS and name not in TEXT_COLUMNS and _UNWRITABLE.search(kind):
             problems.append(output_problem(lr, f"explain column '{name}' has type {kind}, which a report cannot show; cast it to text"))
     return problems
 

@@ -105,16 +105,22 @@ def rate_finding(
     likelihood_adjust: int,
     impact_adjust: int,
     context: dict[str, bool],
+    unverified_drop: int = 0,
 ) -> tuple[Rating, list[str], str]:
-    """Inherent rating, the factors applied, and a sentence explaining the rating."""
+    """Inherent rating, the factors applied, and a sentence explaining the rating.
+
+    ``unverified_drop`` lowers the likelihood of an unverified finding (a fact the rule needs is not stated).
+    """
     chosen = [(name, factor) for name, factor in matrix.factors.items() if context.get(name) and dimension in factor.dimensions]
     applied: list[str] = [name for name, _ in chosen]
     boost_l = min(matrix.max_boost, sum(f.likelihood for _, f in chosen))
     boost_i = min(matrix.max_boost, sum(f.impact for _, f in chosen))
-    rating = matrix.rate(likelihood + likelihood_adjust + boost_l, impact + impact_adjust + boost_i)
+    rating = matrix.rate(likelihood + likelihood_adjust - unverified_drop + boost_l, impact + impact_adjust + boost_i)
     parts = [f"base likelihood {likelihood} ({LIKELIHOOD_NAMES[likelihood - 1]}) and impact {impact} ({IMPACT_NAMES[impact - 1]})"]
     if likelihood_adjust or impact_adjust:
         parts.append(f"rule adjustment {likelihood_adjust:+d}/{impact_adjust:+d} for this case")
+    if unverified_drop:
+        parts.append(f"likelihood {-unverified_drop:+d} because the fact is not stated (unverified)")
     if applied:
         parts.append("raised for: " + ", ".join(FACTOR_LABELS[n] for n in applied))
     reason = "; ".join(parts) + f" → {rating.likelihood}×{rating.impact} = {rating.score}, {rating.level}."

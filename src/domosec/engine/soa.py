@@ -36,10 +36,15 @@ def statement_of_applicability(
     home = model.system.id
     declared = {c.id: c for c in model.controls}
     linked: dict[str, list[str]] = defaultdict(list)
+    asks: dict[str, list[str]] = defaultdict(list)
     for f in findings:
         if f.home_id == home and f.is_open:
             for cid in f.controls:
-                linked[cid].append(f.id)
+                # An unverified finding neither shows a control missing nor contradicts one: it is a question to settle.
+                if f.unverified is not None:
+                    asks[cid].append(f"{f.asset.name or f.asset.id}: {f.unverified.question}")
+                else:
+                    linked[cid].append(f.id)
     out = []
     for control in sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id)):
         out.append(
@@ -52,6 +57,7 @@ def statement_of_applicability(
                 cat,
                 covered_risk_items,
                 model.system.kind,
+                unverified_questions=sorted(set(asks[control.id])),
             )
         )
     return out
@@ -73,6 +79,8 @@ def _assess_control(
     cat: Catalogue,
     covered: set[str],
     kind: str = "deployment",
+    *,
+    unverified_questions: list[str] | None = None,
 ) -> ControlAssessment:
     app = control.applicability
     reason = app.applies_because if applies else (app.not_applicable_because or "The model shows no element it applies to.")
@@ -129,5 +137,5 @@ def _assess_control(
         status_reason=why,
         evidence=evidence,
         findings=finding_ids,
-        questions=_addressed(control, kind, questions),
+        questions=_addressed(control, kind, questions) + (list(unverified_questions or []) if applies else []),
     )

@@ -130,7 +130,9 @@ def merge_stats(parts: list[Stats]) -> Stats:
             target = out["equipment"].setdefault(
                 key, {**entry, "rules": Counter(), "units": 0, "findings": 0, "risk": 0, "units_affected": 0, "homes": 0, "worst_rank": 0}
             )
-            target["type"] = target["type"] or entry["type"]
+            # The smallest type, as one batch's count takes it: the same whichever way the homes are split into batches
+            # (or, in a --since run, into reused and assessed homes).
+            target["type"] = min((t for t in (target["type"], entry["type"]) if t), default="")
             for field in ("units", "findings", "risk", "units_affected", "homes"):
                 target[field] += entry[field]
             target["worst_rank"] = max(target["worst_rank"], entry["worst_rank"])

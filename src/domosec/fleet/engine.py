@@ -20,15 +20,14 @@ import pyarrow.compute as pc
 from domosec.catalog.load import Catalogue, clause_sort_key
 from domosec.engine.database import Database, QueryClock, RowLimitError
 from domosec.engine.memory import process_cap
-from domosec.engine.rule import RESERVED_COLUMNS
-from domosec.engine.ruleoutput import column_problems, limit_problem, output_problem, sql_row_problems
+from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
+from domosec.engine.ruleoutput import OPTIONAL_COLUMNS, column_problems, limit_problem, output_problem, sql_row_problems
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
 from domosec.errors import Diagnostic, RuleError
 from domosec.fleet.aggregate import Stats, batch_stats
 from domosec.fleet.validate import load_arrow
 
-OPTIONAL_COLUMNS = ("detail_key", "likelihood_adjust", "impact_adjust")
 FACTOR_COLUMNS = {
     "safety_actuator": "ctx.is_safety_actuator",
     "private_zone": "ctx.in_private_zone",
@@ -64,6 +63,7 @@ FINDINGS_SCHEMA = pa.schema(
         pa.field("asset_vendor", pa.string()),
         pa.field("asset_model", pa.string()),
         pa.field("asset_firmware", pa.string()),
+        pa.field("confidence", pa.string()),
     ]
 )
 """One row per finding; docs/fleet.md describes each column."""
@@ -126,7 +126,7 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
         db = Database.from_connection(con, as_of=as_of)
         con.execute(
             "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
-            "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
+            "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar, verified boolean)"
         )
         with process_cap(db.memory), QueryClock(BATCH_TIME_LIMIT_S) as clock:
             for lr in plan.rules:
@@ -135,7 +135,7 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
         _check_unique(con, plan)
         # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
         # the counts below scan that Arrow table in place.
-        findings = _sorted(db_fetch(db, _rating_sql(plan.matrix)).cast(FINDINGS_SCHEMA), SORT_KEYS)
+        findings = sort_table(db_fetch(db, _rating_sql(plan.matrix)).cast(FINDINGS_SCHEMA), SORT_KEYS)
         con.register("fleet_findings", findings)
         contradicted = db_fetch(db, f"{_contradicted_sql(plan.catalogue)} order by c.home_id, c.control_id")
         con.register("fleet_contradicted", contradicted)
@@ -149,7 +149,7 @@ SORT_KEYS = ("home_id", "rule_id", "asset_id", "key")
 """The order of the findings in each part: byte order of the UTF-8 text, nulls last, as DuckDB's ORDER BY."""
 
 
-def _sorted(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+def sort_table(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     indices = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
     return table.take(indices)
 
@@ -207,7 +207,8 @@ def _insert_sql(rule_id: str, query: str, columns: list[str], row_limit: int) ->
               {"coalesce(cast(r.detail_key as varchar), '')" if "detail_key" in columns else "''"},
               {_adjust("r.likelihood_adjust") if "likelihood_adjust" in columns else "0"},
               {_adjust("r.impact_adjust") if "impact_adjust" in columns else "0"},
-              {f"cast(to_json(struct_pack({packed})) as varchar)" if explain else "'{}'"}
+              {f"cast(to_json(struct_pack({packed})) as varchar)" if explain else "'{}'"},
+              {"coalesce(cast(r.verified as boolean), true)" if "verified" in columns else "true"}
             from (select * from ({query}
 ) as q limit {int(row_limit) + 1}) as r"""
 
@@ -251,6 +252,7 @@ def _rating_sql(matrix: Matrix) -> str:
     factor_list = f"list_filter(list_value({names}), lambda name: name is not null)" if chosen else "cast([] as varchar[])"
     # The matrix as one list literal, indexed by (likelihood - 1) * 5 + impact: a lookup instead of a join per row.
     levels = "[" + ", ".join(f"'{level}'" for row in matrix.levels for level in row) + "]"
+    drop = f"case when raw.verified then 0 else {UNVERIFIED_LIKELIHOOD_DROP} end"
     return f"""
 with ctx as (
   select home_id, asset_id, bool_or(is_safety_actuator) as is_safety_actuator, bool_or(in_private_zone) as in_private_zone,
@@ -259,7 +261,7 @@ with ctx as (
 ),
 rated as (
   select raw.*, ru.dimension,
-    {_clamp(f"ru.base_likelihood + raw.likelihood_adjust + least({matrix.max_boost}, {boost_l})")} as likelihood,
+    {_clamp(f"ru.base_likelihood + raw.likelihood_adjust - {drop} + least({matrix.max_boost}, {boost_l})")} as likelihood,
     {_clamp(f"ru.base_impact + raw.impact_adjust + least({matrix.max_boost}, {boost_i})")} as impact,
     {factor_list} as factors
   from fleet_raw as raw
@@ -304,7 +306,8 @@ select
   t.residual_likelihood, t.impact as residual_impact, t.residual_likelihood * t.impact as residual_score,
   {levels}[(t.residual_likelihood - 1) * 5 + t.impact] as residual_level,
   t.treatment, t.acceptance_expires,
-  eq.vendor as asset_vendor, eq.model as asset_model, eq.firmware as asset_firmware
+  eq.vendor as asset_vendor, eq.model as asset_model, eq.firmware as asset_firmware,
+  case when t.verified then 'confirmed' else 'unverified' end as confidence
 from (select *, {_clamp("likelihood - reduction")} as residual_likelihood from treated) as t
 left join equipment as eq on eq.home_id = t.home_id and eq.asset_id = t.asset_id and eq.asset_kind = t.asset_kind
 """
@@ -328,7 +331,7 @@ open_linked as (
   select distinct f.home_id, rc.control_id
   from fleet_findings as f
   join fleet_rule_controls as rc on rc.rule_id = f.rule_id
-  where f.treatment <> 'accepted'
+  where f.treatment <> 'accepted' and f.confidence = 'confirmed'
 )
 select c.home_id, c.control_id, c.status as declared
 from controls as c

@@ -100,6 +100,7 @@ def column_defaults() -> dict[str, dict[str, Any]]:
         }
     )
     tables = normalise([(smallest, "")])
-    out: dict[str, dict[str, Any]] = {name: table.slice(0, 1).to_pylist()[0] for name, table in tables.items()}
+    # A table the smallest model gives no row (a list it leaves empty) has no defaults: generators fill every column.
+    out: dict[str, dict[str, Any]] = {name: (table.slice(0, 1).to_pylist() or [{}])[0] for name, table in tables.items()}
     out[ACCEPTED_RISKS.name] = {"asset": "*", "ticket": ""}
     return out

@@ -35,9 +35,11 @@ FINDINGS_DIR = "findings"
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
 REJECTS = "rejects.jsonl"
+STATE_DIR = "state"
+"""Per home, what a later ``--since`` run needs to reuse its findings (:mod:`domosec.fleet.incremental`)."""
 MANIFEST = ".domosec-fleet-run.json"
 """The names a run wrote (JSON: ``{"written": [...]}``); present only when the directory holds a whole run."""
-RUN_NAMES = (FINDINGS_DIR, REJECTS, SUMMARY_HTML, SUMMARY_JSON)
+RUN_NAMES = (FINDINGS_DIR, REJECTS, STATE_DIR, SUMMARY_HTML, SUMMARY_JSON)
 STAGING_PREFIX = ".domosec-run-"
 """The staging folder is named for the process that writes it: ``.domosec-run-<pid>``."""
 PUBLISH_PREFIX = ".domosec-publish-"

@@ -1,6 +1,6 @@
 """The Spark engine: Spark hands out the batches, and each task runs the embedded DuckDB engine on its batch.
 
-The rules are the same files and :func:`domosec.fleet.run.run_batch` the same code, so the
+The rules are the same files and :func:`domosec.fleet.batch.run_batch` the same code, so the
 findings are the same as on one machine. Tasks write their findings part straight into the
 output directory, which must therefore be on storage every executor sees (a shared file system
 on a cluster; any local folder in ``local[N]`` mode). docs/fleet.md shows a spark-submit example.
@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from domosec.fleet.run import BatchOutcome, Job, run_batch
+from domosec.fleet.batch import BatchOutcome, Job, run_batch
 from domosec.fleet.source import Batch
 
 DEFAULT_MASTER = "local[2]"

@@ -37,7 +37,9 @@ from domosec.model.parts import (
     PortForward,
     PrivacyFeatures,
     Provenance,
+    Sbom,
     ServiceAuth,
+    SoftwareComponent,
     Stakeholder,
     Strict,
     Update,
@@ -200,6 +202,8 @@ class _Equipment(Strict):
     data_at_rest: DataAtRest = Field(default_factory=DataAtRest)
     factory_reset: FactoryReset = Field(default_factory=FactoryReset)
     ownership: Ownership = Field(default_factory=Ownership)
+    sbom: Sbom = Field(default_factory=Sbom)
+    software: list[SoftwareComponent] = Field(default_factory=list, description="Components from its SBOM (domosec import sbom).")
     provenance: Provenance | None = None
 
 

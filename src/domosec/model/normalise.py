@@ -132,6 +132,10 @@ def _add_equipment(rows: _Rows, h: str, kind: str, eq: el.Gateway | el.Device, c
         rows.add("credentials", [h, kind, eq.id, i, *_flat(cred, parts.Credential)])
     for i, ep in enumerate(eq.endpoints):
         rows.add("endpoints", [h, kind, eq.id, i, *_flat(ep, parts.Endpoint)])
+    for i, comp in enumerate(eq.software):
+        rows.add("software", [h, kind, eq.id, i, *_flat(comp, parts.SoftwareComponent)])
+        for vuln in {v.id: v for v in comp.vulnerabilities}.values():
+            rows.add("software_vulnerabilities", [h, kind, eq.id, i, vuln.id, *_flat(vuln, parts.KnownVulnerability)])
 
 
 def _kinds(m: el.SystemModel) -> dict[str, str]:

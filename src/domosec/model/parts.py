@@ -229,3 +229,47 @@ class Evidence(Strict):
     ref: str
     description: str = ""
     date: dt.date | None = None
+
+
+class Sbom(Strict):
+    """The software bill of materials a device or gateway's ``software`` list was imported from (7.2.22, 7.2.24)."""
+
+    file: str = Field(default="", description="The SBOM file (name only, as given to `domosec import sbom`).")
+    format: Literal["cyclonedx", "spdx", "other"] | None = None
+    vulndb_built: dt.date | None = Field(
+        default=None, description="Build date of the offline vulnerability data the components were matched against; empty if not matched."
+    )
+    vulndb_sources: str = Field(default="", description="The vulnerability data sources matched against (osv, nvd, kev, eol).")
+
+
+class KnownVulnerability(Strict):
+    """A published vulnerability matched to a component (by `domosec import sbom --vulndb`)."""
+
+    id: str = Field(description="Vulnerability ID (CVE, GHSA, PYSEC, OSV…).")
+    aliases: str = Field(default="", description="Other IDs of the same vulnerability, comma-separated.")
+    severity: Literal["critical", "high", "medium", "low", "unknown"] = "unknown"
+    cvss: float | None = Field(default=None, ge=0, le=10, description="CVSS base score when the record gives one.")
+    known_exploited: bool = Field(default=False, description="Listed in CISA's Known Exploited Vulnerabilities catalog.")
+    fixed_version: str = Field(default="", description="The first version that fixes it, when the record names one.")
+    confidence: Literal["exact_purl", "cpe_range", "name_only"] = Field(
+        description="How the component was matched: its purl's package and version range, its CPE's version range, or its name only."
+    )
+    vex_state: Literal["not_affected", "affected", "fixed", "under_investigation"] | None = Field(
+        default=None, description="The VEX statement about this vulnerability in this product, if any."
+    )
+    vex_justification: str = ""
+
+
+class SoftwareComponent(Strict):
+    """A software component that runs on a device or gateway, from its SBOM."""
+
+    name: str
+    version: str = ""
+    supplier: str = ""
+    purl: str = ""
+    cpe: str = ""
+    sha256: str = ""
+    licenses: str = Field(default="", description="Licence expressions, comma-separated.")
+    end_of_life: dt.date | None = Field(default=None, description="When the component's release line stopped getting security fixes.")
+    depends_on: list[str] = Field(default_factory=list, description="purls or names of the components it depends on.")
+    vulnerabilities: list[KnownVulnerability] = Field(default_factory=list)

@@ -288,6 +288,18 @@ SPECS: dict[str, TableSpec] = {
             tuple(flat_columns(parts.Endpoint)),
         ),
         TableSpec(
+            "software",
+            "Software components of gateways and devices, from their SBOMs (software[]).",
+            (*ASSET_KEYS, _c("component_index", N, "Position in the list.")),
+            tuple(flat_columns(parts.SoftwareComponent)),
+        ),
+        TableSpec(
+            "software_vulnerabilities",
+            "Known vulnerabilities matched to software components (software[].vulnerabilities[]).",
+            (*ASSET_KEYS, _c("component_index", N, "Position of the component."), _c("vulnerability_id", S, "Vulnerability ID.")),
+            tuple(c for c in flat_columns(parts.KnownVulnerability) if c.name != "id"),
+        ),
+        TableSpec(
             "port_forwards",
             "Ports the gateway opens towards the home (gateways[].port_forwards).",
             (_c("gateway_id", S, "Gateway ID."), _c("forward_index", N, "Position in the list.")),

@@ -47,6 +47,9 @@ COLUMNS = (
     "acceptance_reason",
     "ticket",
     "how_to_fix",
+    "confidence",
+    "question",
+    "facts_to_state",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -104,6 +107,9 @@ def _row(f: Finding, home_name: str, how_to_fix: str) -> list[str | int]:
         _text(a.reason) if a else "",
         _text(a.ticket) if a else "",
         _text(how_to_fix.strip()),
+        f.confidence,
+        _text(f.unverified.question) if f.unverified else "",
+        "; ".join(f.unverified.facts) if f.unverified else "",
     ]
 
 

@@ -20,6 +20,8 @@ Audience = Literal["expert", "home"]
 
 
 class FormatName(StrEnum):
+    text = "text"
+    github = "github"
     table = "table"
     json = "json"
     markdown = "markdown"
@@ -97,6 +99,20 @@ def _table(a: Assessment, o: RenderOptions) -> str:
     return buffer.getvalue()
 
 
+def _text(a: Assessment, o: RenderOptions) -> str:
+    if o.audience == "home":
+        return home_markdown(a)
+    from domosec.report.lines import render_text
+
+    return render_text(a)
+
+
+def _github(a: Assessment, o: RenderOptions) -> str:
+    from domosec.report.lines import render_github
+
+    return render_github(a)
+
+
 def _json(a: Assessment, o: RenderOptions) -> str:
     from domosec.report.json_out import render_json
 
@@ -162,6 +178,8 @@ BOTH: tuple[Audience, ...] = ("expert", "home")
 FORMATS: dict[FormatName, ReportFormat] = {
     f.name: f
     for f in (
+        ReportFormat(FormatName.text, ".text", False, BOTH, "the summary, fix first, then one line per finding", _text),
+        ReportFormat(FormatName.github, ".github.txt", False, EXPERT, "GitHub Actions annotations, one per open finding", _github),
         ReportFormat(FormatName.table, ".txt", False, BOTH, "tables for the terminal (plain text in a file)", _table),
         ReportFormat(FormatName.json, ".json", False, EXPERT, "the Assessment itself (schema/assessment-1.schema.json)", _json),
         ReportFormat(FormatName.markdown, ".md", False, BOTH, "Markdown that fits a pull-request comment", _markdown),

@@ -41,10 +41,13 @@ GLOSSARY: dict[str, str] = {
     "APIs": "ways for apps and other programs to control a device or service",
     "BLE": "Bluetooth Low Energy, the short-range radio many locks, toys and trackers use",
     "CCMP": "the strong kind of Wi-Fi encryption (also called AES)",
+    "CISA": "the US government's cyber-security agency, which keeps the list of weaknesses attackers are known to use",
+    "CVSS": "a 0-10 score experts give a software weakness: the higher, the worse",
     "DECT": "the radio used by cordless home phones and some smart-home devices",
     "DNS": "the internet's phone book, which turns names into addresses",
     "DSK": "the code printed on a Z-Wave device, typed or scanned when adding it securely",
     "EN": "European Norm: a European standard",
+    "EU": "the European Union",
     "ETSI": "a European standards body; its EN 303 645 is a security baseline for smart devices",
     "HTTPS": "the encrypted way of opening a web page (the padlock in the browser)",
     "IGD": "part of UPnP: lets devices open doors in the router by themselves",
@@ -91,7 +94,7 @@ GLOSSARY: dict[str, str] = {
     "Z-Wave": "a home-automation radio used by sensors, locks and switches",
     "Zigbee": "a home-automation radio used by lights, sensors and plugs",
 }
-EVERYDAY = frozenset({"TV", "USB", "IDs", "PC"})  # abbreviations every householder knows
+EVERYDAY = frozenset({"TV", "USB", "IDs", "PC", "US"})  # abbreviations every householder knows
 
 _GLOSSARY_RE = re.compile(
     r"(?<![\w-])("
@@ -145,7 +148,7 @@ def home_plans(assessment: Assessment) -> list[HomePlan]:
     rules = {r.id: r for r in assessment.rules}
     by_home: dict[str, list[Finding]] = {h.home_id: [] for h in assessment.homes}
     for f in assessment.findings:
-        if f.is_open:
+        if f.is_open and not f.is_unverified:  # an unverified finding is a question for the assessor, not a fix
             by_home.setdefault(f.home_id, []).append(f)
     return [_plan(home, by_home[home.home_id], rules) for home in assessment.homes]
 
@@ -237,7 +240,9 @@ def _places(a: Action) -> str:
 
 def _intro(plan: HomePlan) -> str:
     shown = len(plan.first)
-    head = f"This check found {plan.open_findings} open {'issue' if plan.open_findings == 1 else 'issues'} in this home."
+    kinds = len(plan.first) + len(plan.ask_maker) + plan.not_shown  # the units the rest of the page counts in
+    head = f"This check found {plan.open_findings:,} open {'issue' if plan.open_findings == 1 else 'issues'} in this home"
+    head += "." if kinds == plan.open_findings else f", of {kinds:,} {'kind' if kinds == 1 else 'kinds'}."
     if shown:
         return head + f" Start with {'this one' if shown == 1 else f'these {shown}'}: each is a change you can make yourself."
     return head + " None of them is something you can change yourself; the list below says whom to ask."
@@ -253,7 +258,7 @@ def _sentence_case(text: str) -> str:
 
 
 def _are(n: int) -> str:
-    return f"is {n} more thing" if n == 1 else f"are {n:,} more things"
+    return f"is {n} more kind of issue" if n == 1 else f"are {n:,} more kinds of issue"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")

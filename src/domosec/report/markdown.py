@@ -1,7 +1,8 @@
 """The Assessment as Markdown that fits a pull-request comment.
 
 A headline with the counts, the level table (inherent and residual), the open findings to fix
-first, then every finding by reference-model part in collapsed ``<details>`` blocks. GitHub refuses
+first, then every confirmed finding by reference-model part in collapsed ``<details>`` blocks, and
+the unverified findings (facts the model does not state) apart, with the question that settles each. GitHub refuses
 comments over 65,536 characters: the output stays under :data:`COMMENT_LIMIT`; when findings do not
 fit, the tables end with a line that says how many were left out.
 
@@ -35,7 +36,7 @@ def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> st
     head = [
         f"## domosec: {plural(s.findings, 'finding')} in {homes}",
         "",
-        f"**{s.open} open**, {s.accepted} accepted · judged on {assessment.as_of} · {plural(len(assessment.rules), 'rule')} · "
+        f"**{s.open} open**, {s.accepted} accepted{f' ({s.unverified} of the open ones unverified)' if s.unverified else ''} · judged on {assessment.as_of} · {plural(len(assessment.rules), 'rule')} · "
         f"ISO/IEC 27403 catalogue {assessment.catalogue_version} · domosec {assessment.tool_version}",
         "",
         *level_table(s.by_level, s.by_level_residual),
@@ -43,9 +44,10 @@ def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> st
     ]
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(s.controls_by_status.items()))
     tail = [f"**Statement of Applicability (clause 7):** {counts or 'none'}.", ""]
-    first = sorted((f for f in assessment.findings if f.is_open), key=_worst_first)[:FIX_FIRST]
-    groups = by_part(assessment)
-    budget = Budget(limit - length(head) - length(tail), tables=len(groups) + 1)
+    first = sorted((f for f in assessment.findings if f.is_open and not f.is_unverified), key=_worst_first)[:FIX_FIRST]
+    groups = [(part, kept) for part, findings in by_part(assessment) if (kept := [f for f in findings if not f.is_unverified])]
+    unverified = [f for f in assessment.findings if f.is_unverified]
+    budget = Budget(limit - length(head) - length(tail), tables=len(groups) + 1 + bool(unverified))
     body: list[str] = []
     if first:
         body += budget.spend(["### Fix first", ""])
@@ -57,6 +59,15 @@ def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> st
             [f"<details><summary><b>{PART_TITLES[part]}</b>: {plural(len(findings), 'finding')} ({by_level})</summary>", ""]
         )
         body += budget.table(["risk", "rule", "asset", "finding", "status"], [_part_row(f) for f in findings])
+        body += budget.spend(["", "</details>", ""])
+    if unverified:
+        body += budget.spend(
+            [
+                f"<details><summary><b>Unverified</b>: {plural(len(unverified), 'finding')} on facts the model does not state</summary>",
+                "",
+            ]
+        )
+        body += budget.table(["risk", "rule", "asset", "question to settle it", "fact to state"], [_unverified_row(f) for f in unverified])
         body += budget.spend(["", "</details>", ""])
     if not assessment.findings:
         body += ["No findings.", ""]
@@ -158,6 +169,11 @@ def _worst_first(f: Finding) -> tuple[int, int, str, str, str]:
 
 def _first_row(f: Finding) -> str:
     return f"| {risk_cell(f)} | {cell(f.rule_id)} | {asset_cell(f)} | {cell(f.reason)} |"
+
+
+def _unverified_row(f: Finding) -> str:
+    question, facts = (f.unverified.question, ", ".join(f.unverified.facts)) if f.unverified else (f.reason, "")
+    return f"| {risk_cell(f)} | {cell(f.rule_id)} | {asset_cell(f)} | {cell(question)} | {code(facts) if facts else ''} |"
 
 
 def _part_row(f: Finding) -> str:

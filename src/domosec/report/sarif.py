@@ -3,42 +3,64 @@
 One run; a reporting descriptor per rule (short and full description, Markdown help, links to the
 clause-7 items that treat it as a taxonomy); a result per finding, located at the asset's line and
 column in the model file (a URI relative to ``%SRCROOT%``), with the stable finding ID as its
-partial fingerprint. Accepted findings carry an ``accepted`` suppression. GitHub reads the rule's
-``security-severity``: it is taken from the highest level the rule's findings reached in this run
-(the rule's base rating on the assessment's matrix when it found nothing).
+partial fingerprint. Accepted findings carry an ``accepted`` suppression.
+
+GitHub code scanning shows a rule's ``security-severity`` only when the rule is tagged ``security``,
+so every rule carries that tag (privacy rules as well, beside ``privacy``). The rule's severity and
+``defaultConfiguration.level`` come from its stable base rating (likelihood × impact on the
+assessment's matrix), so they do not change from one upload to the next; each result carries its
+own level and ``security-severity`` from that finding's rating. An *unverified* finding (a fact the
+rule needs is not stated) is a result of kind ``review`` and level ``note``, without a
+``security-severity``; its properties carry ``confidence``, the assessor's ``question`` and the
+``facts`` to state. Every rule has a ``helpUri``: its
+page under ``docs/rules/`` (the base URL can be changed with ``DOMOSEC_RULES_DOCS_URL``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 
 from domosec.assessment import LEVELS, Assessment, Finding, LevelName, RuleInfo
+from domosec.errors import Diagnostic, InputError
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TAXONOMY = "ISO/IEC 27403"
 FINGERPRINT = "domosecFindingId/v1"
 SRCROOT = "%SRCROOT%"
+RULES_DOCS_URL = "https://github.com/domosec/domosec/blob/main/docs/rules/"
+"""Where ``helpUri`` points by default: the rule ID and ``.md`` are appended."""
+RULES_DOCS_ENV = "DOMOSEC_RULES_DOCS_URL"
 
 SARIF_LEVEL: dict[str, str] = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY: dict[str, str] = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.5"}
 """GitHub's bands: 9.0+ critical, 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low; info gets none."""
 
 
-def render_sarif(assessment: Assessment, *, root: Path | None = None) -> str:
-    """SARIF JSON text. ``root`` is the directory URIs are made relative to (for absolute model paths)."""
-    return orjson.dumps(sarif_document(assessment, root=root), option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+def render_sarif(assessment: Assessment, *, root: Path | None = None, docs_url: str | None = None) -> str:
+    """SARIF JSON text. ``root`` is the directory URIs are made relative to (for absolute model paths);
+    ``docs_url`` the base of the rules' ``helpUri`` (default: ``$DOMOSEC_RULES_DOCS_URL`` or ``RULES_DOCS_URL``)."""
+    document = sarif_document(assessment, root=root, docs_url=docs_url)
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
-def sarif_document(assessment: Assessment, *, root: Path | None = None) -> dict[str, Any]:
+def rules_docs_url(docs_url: str | None = None) -> str:
+    """The base URL of the rules' pages, ending in ``/``; an ``https``, ``http`` or ``file`` URL."""
+    base = docs_url or os.environ.get(RULES_DOCS_ENV, "").strip() or RULES_DOCS_URL
+    parts = urlsplit(base)
+    if parts.scheme not in ("https", "http", "file") or not (parts.netloc or parts.scheme == "file") or any(c.isspace() for c in base):
+        message = f"'{base[:80]}' is not a URL; give e.g. https://docs.example.org/rules/"
+        raise InputError([Diagnostic(RULES_DOCS_ENV, None, None, "bad-setting", message)])
+    return base if base.endswith("/") else base + "/"
+
+
+def sarif_document(assessment: Assessment, *, root: Path | None = None, docs_url: str | None = None) -> dict[str, Any]:
     rule_index = {r.id: i for i, r in enumerate(assessment.rules)}
-    worst: dict[str, LevelName] = {}
-    for f in assessment.findings:
-        if f.rule_id not in worst or LEVELS.index(f.inherent.level) > LEVELS.index(worst[f.rule_id]):
-            worst[f.rule_id] = f.inherent.level
+    base_url = rules_docs_url(docs_url)
     titles = {c.control_id: c.title for c in assessment.controls}
     homes = {h.home_id: h.file for h in assessment.homes}
     run: dict[str, Any] = {
@@ -46,7 +68,7 @@ def sarif_document(assessment: Assessment, *, root: Path | None = None) -> dict[
             "driver": {
                 "name": "domosec",
                 "semanticVersion": assessment.tool_version,
-                "rules": [_rule(r, worst.get(r.id) or _base_level(assessment, r)) for r in assessment.rules],
+                "rules": [_rule(r, _base_level(assessment, r), base_url) for r in assessment.rules],
                 "supportedTaxonomies": [{"name": TAXONOMY, "index": 0}],
             }
         },
@@ -67,8 +89,9 @@ def _base_level(assessment: Assessment, rule: RuleInfo) -> LevelName:
     return next((name for name in LEVELS if name == level), "medium")
 
 
-def _rule(rule: RuleInfo, level: LevelName) -> dict[str, Any]:
-    tags = [rule.dimension, "iot", "smart-home", f"iso27403-{rule.risk_source}"]
+def _rule(rule: RuleInfo, level: LevelName, base_url: str) -> dict[str, Any]:
+    tags = ["security", "privacy"] if rule.dimension == "privacy" else ["security"]
+    tags += ["iot", "smart-home", f"iso27403-{rule.risk_source}"]
     properties: dict[str, Any] = {"tags": tags, "risk_source": rule.risk_source, "risk_items": rule.risk_items, "controls": rule.controls}
     if level in SECURITY_SEVERITY:
         properties["security-severity"] = SECURITY_SEVERITY[level]
@@ -80,6 +103,7 @@ def _rule(rule: RuleInfo, level: LevelName) -> dict[str, Any]:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.summary or rule.title},
         "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+        "helpUri": base_url + quote(rule.id, safe="") + ".md",
         "defaultConfiguration": {"level": SARIF_LEVEL[level]},
         "properties": properties,
     }
@@ -139,10 +163,13 @@ def _result(f: Finding, rule_index: dict[str, int], homes: dict[str, str], root:
     if f.rule_id in rule_index:
         result["ruleIndex"] = rule_index[f.rule_id]
     rating = f"{f.inherent.level} ({f.inherent.likelihood}×{f.inherent.impact} = {f.inherent.score})"
+    text = f"{f.reason} Risk: {rating}."
+    if f.unverified is not None:
+        text = f"Unverified: {f.reason} Risk if so: {rating}. To settle: {f.unverified.question} State: {', '.join(f.unverified.facts)}."
     result |= {
-        "level": SARIF_LEVEL[f.inherent.level],
-        "kind": "fail",
-        "message": {"text": f"{f.reason} Risk: {rating}."},
+        "level": "note" if f.is_unverified else SARIF_LEVEL[f.inherent.level],
+        "kind": "review" if f.is_unverified else "fail",
+        "message": {"text": text},
         "locations": [_location(f, homes, root)],
         "partialFingerprints": {FINGERPRINT: f.id},
         "properties": _result_properties(f),
@@ -190,8 +217,12 @@ def _result_properties(f: Finding) -> dict[str, Any]:
         "residual": f.residual.model_dump(),
         "treatment": f.treatment,
         "rating_reason": f.rating_reason,
+        "confidence": f.confidence,
     }
-    if f.inherent.level in SECURITY_SEVERITY:
+    if f.unverified is not None:
+        properties["question"] = f.unverified.question
+        properties["facts"] = f.unverified.facts
+    elif f.inherent.level in SECURITY_SEVERITY:
         properties["security-severity"] = SECURITY_SEVERITY[f.inherent.level]
     if f.factors:
         properties["factors"] = f.factors

@@ -39,6 +39,20 @@ def test_truncated_registry_json_gives_its_position(tmp_path: Path) -> None:
     assert f"{registry}:" in err and "error[ha-bad-json]: invalid JSON" in err and "(the file looks truncated)" in err
 
 
+def test_half_a_surrogate_pair_in_a_name_is_reported_in_its_store(tmp_path: Path) -> None:
+    # Found by the Home Assistant fuzz target: the error used to point at the generated model, not the store.
+    config = copy_fixture(FAMILY, tmp_path)
+    registry = config / ".storage" / "core.device_registry"
+    text = registry.read_text(encoding="utf-8")
+    start = text.index('"name": "') + len('"name": "')
+    registry.write_text(text[:start] + "\\ud800" + text[start:], encoding="utf-8")
+    line = text.count("\n", 0, start) + 1
+    column = start - text.rfind("\n", 0, start)
+    code, out, err = _import(config)
+    assert code == 2 and out == ""
+    assert f"{registry}:{line}:{column}: error[ha-bad-json]: invalid JSON: a \\u escape names half of a UTF-16 surrogate pair" in err
+
+
 def test_corrupt_json_and_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     config = copy_fixture(FAMILY, tmp_path)
     (config / ".storage" / "person").write_text('{"version": 2,\n "data": {"items": [}\n}', encoding="utf-8")

@@ -17,6 +17,7 @@ from domosec.evidence.homeassistant.services import add_services
 from domosec.model.elements import SystemModel
 from domosec.model.load import load_model_text, model_from_document
 from domosec.model.source import SourceDocument
+from domosec.wording import plural
 
 
 @dataclass
@@ -110,15 +111,20 @@ def _dump(data: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+def _count(data: dict[str, Any], kind: str) -> str:
+    """``1 device``, ``3 devices``: how many items of the section ``kind + "s"`` the model has."""
+    return plural(len(data.get(kind + "s") or []), kind)
+
+
 def _summary(snap: Snapshot, data: dict[str, Any], skipped: list[str]) -> list[str]:
     users = data.get("users") or []
     flows = data.get("flows") or []
     release = snap.ha_version or "release unknown"
     lines = [
-        f"imported Home Assistant {release} from {snap.config.show('')}: {len(data.get('devices') or [])} devices, "
-        f"{len(data.get('gateways') or [])} gateways, {len(data.get('zones') or [])} zones, {len(data.get('networks') or [])} networks, "
-        f"{len(users)} users ({sum(1 for u in users if u.get('admin'))} admins, {sum(1 for u in users if u.get('mfa'))} with two-factor), "
-        f"{len(data.get('services') or [])} services, {len(flows)} flows",
+        f"imported Home Assistant {release} from {snap.config.show('')}: {_count(data, 'device')}, {_count(data, 'gateway')}, "
+        f"{_count(data, 'zone')}, {_count(data, 'network')}, {plural(len(users), 'user')} "
+        f"({plural(sum(1 for u in users if u.get('admin')), 'admin')}, {sum(1 for u in users if u.get('mfa')):,} with two-factor), "
+        f"{_count(data, 'service')}, {plural(len(flows), 'flow')}",
     ]
     if snap.stores:  # a running instance has no stores: live.py says what it read instead
         lines.append(

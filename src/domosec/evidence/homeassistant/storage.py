@@ -12,6 +12,7 @@ Assistant adds fields in minor versions and changes the layout in major versions
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,29 @@ class Store:
         return f"{self.version}.{self.minor_version}"
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(text: str, envelope: Any) -> tuple[int, int] | None:
+    """The line and column of a ``\\uD800``-style escape that decoded to half a character, or None.
+
+    Home Assistant writes UTF-8, never such escapes; a name holding one cannot be written to a model.
+    """
+    if _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    try:
+        json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        for match in _SURROGATE_ESCAPE.finditer(text):
+            try:
+                json.loads(f'"{match.group(0)}"').encode("utf-8")
+            except UnicodeEncodeError:
+                line = text.count("\n", 0, match.start()) + 1
+                return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        return 1, 1
+    return None
+
+
 def read_store(config: ConfigDir, key: str) -> Store | None:
     """The store ``key``, or None when the file is absent; an unknown major version is an error."""
     relative = f".storage/{key}"
@@ -85,6 +109,11 @@ def read_store(config: ConfigDir, key: str) -> Store | None:
         raise problem(shown, "ha-bad-json", message, position=(exc.lineno, exc.colno)) from None
     except RecursionError:
         raise problem(shown, "ha-bad-json", "invalid JSON: nested too deeply") from None
+    surrogate = _lone_surrogate(text, envelope)
+    if surrogate is not None:
+        raise problem(
+            shown, "ha-bad-json", "invalid JSON: a \\u escape names half of a UTF-16 surrogate pair, not a character", position=surrogate
+        )
     if not isinstance(envelope, dict) or "data" not in envelope or not isinstance(envelope.get("version"), int):
         raise problem(
             shown,

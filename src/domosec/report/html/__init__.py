@@ -24,6 +24,7 @@ from domosec.report.html import view
 from domosec.report.html.diagram import LEVEL_LINE, Diagram, draw
 from domosec.report.html.heatmap import heat_map
 from domosec.report.html.privacy import privacy_view
+from domosec.report.html.tiles import tiles
 from domosec.report.html.treatment import treatment_plan
 
 Audience = Literal["expert", "home"]
@@ -32,13 +33,19 @@ DIAGRAM_HOMES = 50  # homes drawn; a fleet report lists the rest without diagram
 __all__ = ["Audience", "render_html"]
 
 
-def render_html(assessment: Assessment, *, audience: Audience = "expert") -> str:
-    """The report as a complete HTML document (a ``str``; write it as UTF-8)."""
+def render_html(assessment: Assessment, *, audience: Audience = "expert", print_diagrams: bool = False) -> str:
+    """The report as a complete HTML document (a ``str``; write it as UTF-8).
+
+    ``print_diagrams`` adds each diagram cut into readable page-sized parts, shown only in print (the PDF).
+    """
     if audience == "home":
         return _env().get_template("home.html.j2").render(a=assessment, plans=home_plans(assessment), **_assets("home.css", ""))
     if audience != "expert":
         raise ValueError(f"audience must be 'expert' or 'home', not {audience!r}")
-    return _env().get_template("expert.html.j2").render(**_expert_context(assessment), **_assets("report.css", "report.js"))
+    context = _expert_context(assessment)
+    if print_diagrams:
+        context["print_tiles"] = {d.home_id: tiles(d.svg) for d in context["diagrams"] if d.svg}
+    return _env().get_template("expert.html.j2").render(**context, **_assets("report.css", "report.js"))
 
 
 def _expert_context(a: Assessment) -> dict[str, Any]:
@@ -65,6 +72,7 @@ def _expert_context(a: Assessment) -> dict[str, Any]:
         "privacy": [privacy_view(h, a.data_categories) for h in a.homes],
         "plan": treatment_plan(a),
         "home_names": {h.home_id: h.name or h.home_id for h in a.homes},
+        "print_tiles": {},
     }
 
 

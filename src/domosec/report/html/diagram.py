@@ -28,10 +28,11 @@ GROUP_THRESHOLD = 40
 LABELLED_FLOWS = 30  # above this many arrows, flows carry no text (the privacy view lists them)
 FONT = "Helvetica,Arial,sans-serif"
 LEVEL_FILL: dict[LevelName, str] = {
-    "critical": "#f2c4c9",
-    "high": "#f9d3c0",
-    "medium": "#fbe8b5",
-    "low": "#dcecf7",
+    # the heat-map ramp of report.css: lightness 57 → 96, apart by lightness as well as hue (colour-blind safe)
+    "critical": "#e45a6a",
+    "high": "#f99b4c",
+    "medium": "#fcca55",
+    "low": "#fff5b8",
     "info": "#eeeeee",
 }
 LEVEL_LINE: dict[LevelName, str] = {
@@ -279,11 +280,23 @@ def _text(text: str) -> str:
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+_NODE = re.compile(r'(<g id="[^"]*" class="(?:node|cluster)[^"]*">\s*<title>)[^<]*(</title>)(.*?</g>)', re.S)
+_TEXT = re.compile(r"<text\b[^>]*>([^<]*)</text>")
+
+
+def _name_nodes(svg: str) -> str:
+    """Give each node the words drawn in it as its ``<title>`` (its accessible name) instead of Graphviz's "n0"."""
+
+    def named(m: re.Match[str]) -> str:
+        words = [t.strip() for t in _TEXT.findall(m.group(3)) if t.strip()]
+        return m.group(1) + (", ".join(words) or "element") + m.group(2) + m.group(3)
+
+    return _NODE.sub(named, svg)
 
 
 def _inline(svg: str, name: str) -> str:
     """Graphviz's SVG without the XML prolog and comments, labelled for screen readers, ready to inline."""
-    svg = _COMMENT.sub("", _PROLOG.sub("", svg, count=1))
+    svg = _name_nodes(_COMMENT.sub("", _PROLOG.sub("", svg, count=1)))
     return _SIZE.sub(
         lambda m: (
             f'<svg class="diagram" role="img" aria-label="System diagram of {_text(name)}" width="{m.group(1)}pt" height="{m.group(2)}pt"'

@@ -103,7 +103,9 @@ def observation(f: Finding, day: str) -> dict[str, Any]:
         "uuid": observation_uuid(f),
         "title": line(f.title),
         "description": multiline(f.reason),
-        "props": props(prop("finding-id", f.id), prop("finding-key", f.key), prop("rule-id", f.rule_id), *facts),
+        "props": props(
+            prop("finding-id", f.id), prop("finding-key", f.key), prop("rule-id", f.rule_id), prop("confidence", f.confidence), *facts
+        ),
         "methods": ["EXAMINE"],
         "types": ["finding"],
         "origins": origins(),
@@ -116,6 +118,11 @@ def observation(f: Finding, day: str) -> dict[str, Any]:
         ],
         "collected": timestamp(day),
     }
+    if f.unverified is not None:
+        obs["remarks"] = multiline(
+            f"Unverified: the model does not state a fact the rule needs. Question for the assessor: {f.unverified.question}\n\n"
+            f"Facts to state: {', '.join(f.unverified.facts)}."
+        )
     if f.asset.file:
         obs["relevant-evidence"] = [{"href": f.asset.file, "description": f"The system model: {_where(f)}."}]
     return obs
@@ -133,6 +140,7 @@ def risk(f: Finding, rule: RuleInfo | None, day: str) -> dict[str, Any]:
             prop("dimension", f.dimension),
             prop("risk-source", f.risk_source),
             prop("treatment", f.treatment),
+            prop("confidence", f.confidence),
             *(prop("mitigating-control", c) for c in f.controls),
             *(prop("context-factor", factor) for factor in f.factors),
         ),

@@ -1,4 +1,4 @@
-"""Open findings as an OSCAL plan of action and milestones (POA&M).
+"""Open confirmed findings as an OSCAL plan of action and milestones (POA&M); unverified ones are left out.
 
 One POA&M item per open finding (every treatment but a valid acceptance), linked to the same
 observation and risk as in the assessment results, so the UUIDs match across the two documents.
@@ -26,9 +26,10 @@ def render_poam(assessment: Assessment) -> str:
 def poam(assessment: Assessment) -> dict[str, Any]:
     """The POA&M; an :class:`InputError` when nothing is open, since a POA&M needs at least one item."""
     day = assessment.as_of
-    open_findings = [f for f in assessment.findings if f.is_open]
+    # An unverified finding is a question to settle, not a weakness to plan for: the assessment results hold it.
+    open_findings = [f for f in assessment.findings if f.is_open and not f.is_unverified]
     if not open_findings:
-        message = "no open findings, and an OSCAL POA&M needs at least one item"
+        message = "no open findings (unverified ones are questions, not planned), and an OSCAL POA&M needs at least one item"
         raise InputError([Diagnostic("<assessment>", None, None, "nothing-to-plan", message)])
     rules = {r.id: r for r in assessment.rules}
     homes = {h.home_id: h for h in assessment.homes}

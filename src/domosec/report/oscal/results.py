@@ -1,11 +1,13 @@
 """The Assessment as OSCAL assessment-results: one result per home.
 
-Each result holds an observation and a risk per domosec finding, and an OSCAL finding per applicable
+Each result holds an observation and a risk per confirmed domosec finding (an *unverified* finding, on a
+fact the model does not state, is an observation only, with the assessor's question in its remarks, and
+no OSCAL finding links it), and an OSCAL finding per applicable
 clause-7 item: its target is the item's statement in the catalog (``--format oscal-catalog``), its
 state ``satisfied`` only when domosec judged the item implemented, and it links the observations and
 risks of the findings that the item would treat. Items that do not apply are listed as excluded in
-the result's reviewed controls. domosec works from the system model, not from an assessment plan, so
-``import-ap`` points at a back-matter resource that says so.
+the result's reviewed controls. ``import-ap`` points at a back-matter resource that holds the
+assessment plan these results carry out, an OSCAL assessment-plan written by ``plan.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from domosec.report.oscal.common import (
     with_list,
 )
 from domosec.report.oscal.evidence import assessment_assets, components, observation, observation_uuid, parties, risk, risk_uuid
+from domosec.report.oscal.plan import model_resources, plan_resource, plan_resource_uuid
 
 OBJECTIVE_STATUS: dict[str, tuple[str, str, str | None]] = {
     # domosec status: (objective state, reason, implementation state)
@@ -55,7 +58,6 @@ def content_key(assessment: Assessment) -> str:
 
 def assessment_results(assessment: Assessment) -> dict[str, Any]:
     day = assessment.as_of
-    plan = stable_uuid("assessment-plan", "domosec", assessment.tool_version, assessment.catalogue_version)
     homes = ", ".join(h.name for h in assessment.homes)
     findings: dict[str, list[Finding]] = defaultdict(list)
     for f in assessment.findings:
@@ -76,11 +78,11 @@ def assessment_results(assessment: Assessment) -> dict[str, Any]:
         "uuid": stable_uuid("assessment-results", content_key(assessment)),
         "metadata": meta,
         "import-ap": {
-            "href": f"#{plan}",
-            "remarks": "No separate assessment plan: domosec's rules and catalogue, named in the back matter, are the plan.",
+            "href": f"#{plan_resource_uuid(assessment)}",
+            "remarks": "The assessment plan is embedded in the back matter (an OSCAL assessment-plan in JSON).",
         },
         "results": [_result(assessment, home, findings[home.home_id], controls[home.home_id]) for home in assessment.homes],
-        "back-matter": {"resources": [_plan_resource(plan, assessment), *_model_resources(assessment.homes)]},
+        "back-matter": {"resources": [plan_resource(assessment), *model_resources(assessment.homes)]},
     }
 
 
@@ -88,7 +90,8 @@ def _result(assessment: Assessment, home: Home, findings: list[Finding], control
     day = assessment.as_of
     rules = {r.id: r for r in assessment.rules}
     treats: dict[str, list[Finding]] = defaultdict(list)
-    for f in findings:
+    confirmed = [f for f in findings if not f.is_unverified]
+    for f in confirmed:
         for clause in f.controls:
             treats[clause].append(f)
     selection: dict[str, Any] = {"description": "The clause-7 items of ISO/IEC 27403 that apply to this home."}
@@ -110,7 +113,7 @@ def _result(assessment: Assessment, home: Home, findings: list[Finding], control
         "reviewed-controls": {"control-selections": [selection]},
     }
     with_list(result, "observations", [observation(f, day) for f in findings])
-    with_list(result, "risks", [risk(f, rules.get(f.rule_id), day) for f in findings])
+    with_list(result, "risks", [risk(f, rules.get(f.rule_id), day) for f in confirmed])
     with_list(result, "findings", [_finding(c, treats.get(c.control_id, [])) for c in controls if c.applicable])
     return result
 
@@ -136,24 +139,3 @@ def _finding(c: ControlAssessment, treated: list[Finding]) -> dict[str, Any]:
     if c.questions:
         body["remarks"] = "Questions for the assessor:\n\n" + "\n".join(f"- {q}" for q in c.questions)
     return body
-
-
-def _plan_resource(plan: str, assessment: Assessment) -> dict[str, Any]:
-    return {
-        "uuid": plan,
-        "title": "domosec rules and ISO/IEC 27403 catalogue",
-        "description": f"{len(assessment.rules)} rules (one read-only SQL query each) over the normalised system model, scored on "
-        "a 5×5 likelihood × impact matrix with context factors; the clause-7 items are in the OSCAL catalog that "
-        "`domosec report … --format oscal-catalog` writes.",
-        "props": props(prop("tool-version", assessment.tool_version), prop("catalogue-version", assessment.catalogue_version)),
-    }
-
-
-def _model_resources(homes: list[Home]) -> list[dict[str, Any]]:
-    resources = []
-    for h in homes:
-        resource: dict[str, Any] = {"uuid": stable_uuid("model", h.home_id), "title": line(f"System model of {h.name}")}
-        if h.file:
-            resource["rlinks"] = [{"href": h.file}]
-        resources.append(resource)
-    return resources

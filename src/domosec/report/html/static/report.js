@@ -135,6 +135,28 @@
     openedForPrint = [];
   });
 
+  // A diagram is fitted to the box or shown at its natural size (and panned by scrolling the box).
+  Array.prototype.forEach.call(document.querySelectorAll("button.zoom"), function (button) {
+    var wrap = document.getElementById(button.getAttribute("aria-controls"));
+    var svg = wrap && wrap.querySelector("svg.diagram");
+    if (!svg) {
+      return;
+    }
+    function label() {
+      var natural = getComputedStyle(svg).maxWidth === "none";
+      button.textContent = natural ? "Fit to the screen" : "Show at full size (pan by scrolling)";
+      button.setAttribute("aria-pressed", natural ? "true" : "false");
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var natural = getComputedStyle(svg).maxWidth === "none";
+      wrap.classList.toggle(natural ? "fit" : "zoomed", true);
+      wrap.classList.toggle(natural ? "zoomed" : "fit", false);
+      label();
+    });
+    label();
+  });
+
   // Clicking an element of a system diagram lists its findings.
   var mapNode = document.getElementById("diagram-map");
   var nodes = mapNode ? JSON.parse(mapNode.textContent) : {};
@@ -145,6 +167,8 @@
     }
     g.setAttribute("tabindex", "0");
     g.setAttribute("role", "button");
+    // An image cannot hold buttons: once its elements can be operated, the diagram is a group of them.
+    g.ownerSVGElement.setAttribute("role", "group");
     function pick() {
       var label = (g.querySelector("text") || g).textContent;
       setAsset({ home: entry[0], assets: new Set(entry[1]), label: label });

@@ -1,0 +1,132 @@
+"""One batch of a fleet end to end: read, checked, assessed (or its unchanged homes' findings reused) and written.
+
+:func:`run_batch` is the unit of work. It only needs a :class:`Job` and a :class:`Batch`, so the
+DuckDB engine runs it in worker processes on this machine (:mod:`domosec.fleet.run`) and the Spark
+engine runs it in Spark tasks (:mod:`domosec.fleet.spark`); both write the same files and return the
+same counts. Neither of those modules is imported here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from domosec.catalog.load import load_catalogue
+from domosec.engine.ruleset import LoadedRule
+from domosec.engine.scoring import Matrix
+from domosec.fleet.aggregate import Stats, merge_stats
+from domosec.fleet.engine import FINDINGS_SCHEMA, SORT_KEYS, BatchResult, RulePlan, assess_loaded, sort_table
+from domosec.fleet.incremental import CONTRADICTED_SCHEMA, content_hashes, drop_homes, reuse_previous, write_state
+from domosec.fleet.outdir import FINDINGS_DIR
+from domosec.fleet.source import Batch, RejectRecord, open_batch
+from domosec.fleet.validate import check_queries
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a batch needs, picklable.
+
+    ``since`` is an earlier run's output directory whose findings may be reused (``--since``);
+    ``inputs`` the fingerprint of the rules, catalogue and matrix (:func:`domosec.fleet.incremental.inputs_fingerprint`),
+    set by :func:`domosec.fleet.run.assess_fleet`.
+    """
+
+    rules: list[LoadedRule]
+    matrix: Matrix
+    as_of: dt.date
+    outdir: str
+    threads: int = 1
+    since: str | None = None
+    since_as_of: dt.date | None = None
+    inputs: str = ""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    index: int
+    homes_in: int
+    assessed: int
+    rejects: list[RejectRecord]
+    stats: Stats
+    home_hashes: list[int]
+    seconds: float
+    reused: int = 0
+    """Homes whose findings were taken from the ``--since`` run instead of being assessed again."""
+
+
+_WORKER_STATE: dict[Any, Any] = {}
+
+
+def run_batch(batch: Batch, job: Job) -> BatchOutcome:
+    """Read, check, assess and write one batch; return its counts."""
+    start = time.perf_counter()
+    if "memory_pool" not in _WORKER_STATE:
+        # The C library's allocator keeps the pages one batch frees for the next; Arrow's default pool hands them back
+        # and the next batch faults them in again (on 100,000 homes: 30 % less system time, 5 % less wall time).
+        pa.set_memory_pool(_WORKER_STATE.setdefault("memory_pool", pa.system_memory_pool()))
+    cat = load_catalogue()
+    queries = _WORKER_STATE.get("queries")
+    if queries is None:
+        queries = _WORKER_STATE["queries"] = check_queries(cat)
+    # A worker keeps its plan (and the column lists it learns) for every batch of the same rules and matrix.
+    key = (tuple((lr.file, lr.rule.id) for lr in job.rules), job.matrix.model_dump_json())
+    plan = _WORKER_STATE.get(key)
+    if plan is None:
+        plan = _WORKER_STATE[key] = RulePlan(job.rules, job.matrix, cat)
+    opened = open_batch(batch, cat, queries, threads=job.threads)
+    con = opened.con
+    try:
+        homes = [str(h) for (h,) in con.execute("select home_id from homes order by home_id").fetchall()]
+        hashes = content_hashes(con, job.rules)
+        reused = reuse_previous(con, job, batch.index, hashes) if job.since else None
+        if reused is not None and reused.homes:
+            drop_homes(con, reused.homes)
+    except BaseException:
+        con.close()
+        raise
+    if reused is None or len(reused.homes) < len(homes):
+        result = assess_loaded(con, plan, as_of=job.as_of)
+    else:
+        con.close()
+        result = None
+    findings, contradicted, stats = _combine(result, reused)
+    out = Path(job.outdir) / FINDINGS_DIR / f"part-{batch.index:05d}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    pq.write_table(findings, tmp, compression="zstd")
+    os.replace(tmp, out)
+    write_state(Path(job.outdir), batch.index, hashes, contradicted)
+    home_ids = [hash_home(h) for h in homes]
+    n_reused = len(reused.homes) if reused else 0
+    return BatchOutcome(batch.index, opened.homes_in, len(homes), opened.rejects, stats, home_ids, time.perf_counter() - start, n_reused)
+
+
+def _combine(result: BatchResult | None, reused: Any) -> tuple[pa.Table, pa.Table, Stats]:
+    """The findings, contradicted controls and counts of the whole batch: the assessed homes' and the reused ones'."""
+    if reused is None or not reused.homes:
+        assert result is not None
+        return result.findings.combine_chunks(), _pairs(result.contradicted), result.stats
+    parts = [reused.findings] + ([result.findings] if result is not None else [])
+    findings = sort_table(pa.concat_tables([p.cast(FINDINGS_SCHEMA) for p in parts]), SORT_KEYS).combine_chunks()
+    contradicted = reused.contradicted
+    stats = [reused.stats]
+    if result is not None:
+        contradicted = pa.concat_tables([_pairs(result.contradicted), contradicted])
+        stats.insert(0, result.stats)
+    return findings, contradicted, merge_stats(stats)
+
+
+def _pairs(contradicted: pa.Table) -> pa.Table:
+    return contradicted.select(["home_id", "control_id"]).cast(CONTRADICTED_SCHEMA)
+
+
+def hash_home(home_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(home_id.encode("utf-8"), digest_size=8).digest(), "big")

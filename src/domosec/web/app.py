@@ -1,0 +1,64 @@
+"""The workspace application: FastAPI with server-rendered pages, over one database.
+
+:func:`create_app` takes a database URL, brings its schema to the newest migration and returns the
+ASGI application; ``domosec serve`` runs it with uvicorn. Pages carry a strict Content Security
+Policy (no script at all, styles from the page's own stylesheet), are never cached, and may not
+be framed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from domosec import __version__
+from domosec.web import migrate
+from domosec.web.db import make_engine, make_sessionmaker
+from domosec.web.deps import LoginRequired, page
+from domosec.web.routes_auth import router as auth_router
+from domosec.web.routes_projects import router as project_router
+
+CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+DEFAULT_DB = "sqlite:///domosec-workspace.sqlite"
+
+
+def create_app(db_url: str = DEFAULT_DB, *, run_migrations: bool = True) -> FastAPI:
+    engine = make_engine(db_url)
+    if run_migrations:
+        migrate.upgrade(engine)
+    app = FastAPI(title="domosec workspace", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
+    app.include_router(auth_router)
+    app.include_router(project_router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.method == "GET":
+            return RedirectResponse("/login", status_code=303)
+        return Response("sign in first", status_code=401, media_type="text/plain")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return page(request, "error.html", None, exc.status_code, status=exc.status_code, message=str(exc.detail))
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,230 @@
+"""A project's pages: members, model versions, assessments, treatments, reports and comparisons.
+
+Every handler starts with :func:`domosec.web.access.project_for` and finds objects only through
+that project (:func:`domosec.web.access.object_in`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domosec.report.formats import FORMATS, FormatName, RenderOptions, render
+from domosec.report.householder import home_plans
+from domosec.web import audit, service
+from domosec.web.access import Permission, can, object_in, project_for
+from domosec.web.db import ROLES, AssessmentRecord, FindingRow, Membership, ModelVersion, OrgMember, Project, User
+from domosec.web.deps import CallerDep, DbDep, FormDep, field, page
+
+router = APIRouter(prefix="/projects/{project_id}")
+FINDING_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def _assessments(db: Session, project: Project) -> list[AssessmentRecord]:
+    return list(db.scalars(select(AssessmentRecord).where(AssessmentRecord.project_id == project.id).order_by(AssessmentRecord.id.desc())))
+
+
+@router.get("")
+def project_page(project_id: int, request: Request, who: CallerDep, db: DbDep) -> Response:
+    project, role = project_for(db, who.user, project_id, Permission.view_project)
+    versions = db.scalars(select(ModelVersion).where(ModelVersion.project_id == project.id).order_by(ModelVersion.number.desc())).all()
+    members = db.execute(
+        select(User.username, Membership.role).join(Membership, Membership.user_id == User.id).where(Membership.project_id == project.id)
+    ).all()
+    return page(
+        request,
+        "project.html",
+        who,
+        project=project,
+        role=role,
+        can=lambda p: can(role, Permission(p)),
+        versions=versions if can(role, Permission.view_expert) else [],
+        assessments=_assessments(db, project),
+        members=sorted(members),
+        roles=ROLES,
+    )
+
+
+@router.post("/members")
+def add_member(project_id: int, form: FormDep, who: CallerDep, db: DbDep) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.manage_members)
+    username, role = field(form, "username", 64).lower(), field(form, "role", 16)
+    if role not in ROLES:
+        raise HTTPException(422, f"a role is one of: {', '.join(ROLES)}")
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise HTTPException(422, f"there is no user '{username}'")
+    if user.id == who.user.id:
+        raise HTTPException(422, "you cannot change your own role")
+    membership = db.get(Membership, (project.id, user.id))
+    if membership is None:
+        db.add(Membership(project_id=project.id, user_id=user.id, role=role))
+    else:
+        membership.role = role
+    if db.get(OrgMember, (project.org_id, user.id)) is None:
+        db.add(OrgMember(org_id=project.org_id, user_id=user.id, is_admin=False))
+    audit.record(db, who.user.username, "member.set", project.id, username=username, role=role)
+    db.commit()
+    return RedirectResponse(f"/projects/{project.id}", status_code=303)
+
+
+@router.get("/models/new")
+def model_form(project_id: int, request: Request, who: CallerDep, db: DbDep, start: int | None = None) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.edit_model)
+    text = object_in(db, ModelVersion, start, project).text if start is not None else ""
+    return page(request, "model_form.html", who, project=project, text=text, note="", problems=None)
+
+
+@router.post("/models")
+async def upload_model(
+    project_id: int,
+    request: Request,
+    form: FormDep,
+    who: CallerDep,
+    db: DbDep,
+) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.edit_model)
+    upload = form.get("file")
+    text = field(form, "text", service.MAX_MODEL_BYTES)
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        raw = await upload.read(service.MAX_MODEL_BYTES + 1)
+        text = raw.decode("utf-8", errors="replace")
+    note = field(form, "note", 500)
+    result = service.add_model_version(db, project, who.user, text, note)
+    if isinstance(result, service.ModelProblems):
+        numbered = list(enumerate(text.split("\n"), start=1))
+        return page(request, "model_form.html", who, 422, project=project, text=text, note=note, problems=result, numbered=numbered)
+    audit.record(db, who.user.username, "model.create", project.id, model_version=result.number, sha256=result.sha256)
+    db.commit()
+    return RedirectResponse(f"/projects/{project.id}/models/{result.id}", status_code=303)
+
+
+@router.get("/models/{version_id}")
+def model_page(project_id: int, version_id: int, request: Request, who: CallerDep, db: DbDep) -> Response:
+    project, role = project_for(db, who.user, project_id, Permission.view_expert)
+    version = object_in(db, ModelVersion, version_id, project)
+    return page(request, "model.html", who, project=project, version=version, can=lambda p: can(role, Permission(p)))
+
+
+@router.post("/models/{version_id}/assess")
+def assess_model(
+    project_id: int,
+    version_id: int,
+    form: FormDep,
+    who: CallerDep,
+    db: DbDep,
+) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.assess)
+    version = object_in(db, ModelVersion, version_id, project)
+    record = service.run_assessment(db, version, who.user)
+    audit.record(
+        db,
+        who.user.username,
+        "assessment.create",
+        project.id,
+        assessment=record.id,
+        model_version=version.number,
+        ruleset=record.ruleset_version,
+    )
+    db.commit()
+    return RedirectResponse(f"/projects/{project.id}/assessments/{record.id}", status_code=303)
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_page(
+    project_id: int,
+    assessment_id: int,
+    request: Request,
+    who: CallerDep,
+    db: DbDep,
+    level: str = "",
+) -> Response:
+    project, role = project_for(db, who.user, project_id, Permission.view_project)
+    record = object_in(db, AssessmentRecord, assessment_id, project)
+    if not can(role, Permission.view_expert):
+        plans = home_plans(service.load_assessment(record))
+        return page(request, "assessment_home.html", who, project=project, record=record, plans=plans)
+    query = select(FindingRow).where(FindingRow.assessment_id == record.id)
+    if level:
+        query = query.where(FindingRow.level == level)
+    findings = db.scalars(query.order_by(FindingRow.score.desc(), FindingRow.rule_id, FindingRow.finding_id).limit(1000)).all()
+    approvers = dict(db.execute(select(User.id, User.username)).all())
+    return page(
+        request,
+        "assessment.html",
+        who,
+        project=project,
+        record=record,
+        findings=findings,
+        level=level,
+        treatments=service.treatments(db, project),
+        approvers=approvers,
+        can=lambda p: can(role, Permission(p)),
+        formats=sorted(FORMATS),
+        today=dt.date.today(),
+    )
+
+
+@router.post("/findings/{finding_id}/accept")
+def accept_finding(
+    project_id: int,
+    finding_id: str,
+    form: FormDep,
+    who: CallerDep,
+    db: DbDep,
+) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.treat)
+    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
+        raise HTTPException(404, "no such finding in this project")
+    reason = field(form, "reason", 2000)
+    try:
+        expires = dt.date.fromisoformat(field(form, "expires", 10))
+    except ValueError:
+        raise HTTPException(422, "the expiry is a date (YYYY-MM-DD)") from None
+    if not reason or expires <= dt.date.today():
+        raise HTTPException(422, "an acceptance needs a reason and an expiry date in the future")
+    service.accept(db, project, finding_id, who.user, reason, expires)
+    audit.record(db, who.user.username, "finding.accept", project.id, finding=finding_id, expires=expires.isoformat(), reason=reason)
+    db.commit()
+    back = field(form, "back", 200)
+    return RedirectResponse(back if back.startswith(f"/projects/{project.id}/") else f"/projects/{project.id}", status_code=303)
+
+
+@router.get("/assessments/{assessment_id}/report/{fmt}")
+def report(
+    project_id: int,
+    assessment_id: int,
+    fmt: str,
+    who: CallerDep,
+    db: DbDep,
+    audience: str = "expert",
+) -> Response:
+    project, role = project_for(db, who.user, project_id, Permission.view_project)
+    record = object_in(db, AssessmentRecord, assessment_id, project)
+    if fmt not in FORMATS or audience not in ("expert", "home"):
+        raise HTTPException(404, "no such report format")
+    if audience == "expert" and not can(role, Permission.view_expert):
+        raise HTTPException(403, "your role sees the householder reports only (audience=home)")
+    spec = FORMATS[FormatName(fmt)]
+    if audience not in spec.audiences:
+        raise HTTPException(404, f"the {fmt} format has no '{audience}' audience")
+    from domosec.extras import missing_modules
+
+    if fmt == "pdf" and missing_modules("pdf"):
+        raise HTTPException(409, "the PDF report needs the 'pdf' extra on the server: pip install 'domosec[pdf]'")
+    body = render(service.load_assessment(record), spec.name, RenderOptions(audience="home" if audience == "home" else "expert"))
+    name = f"assessment-{record.id}{'-home' if audience == 'home' else ''}{spec.suffix}"
+    media = "application/pdf" if spec.binary else ("text/html; charset=utf-8" if fmt == "html" else "text/plain; charset=utf-8")
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/diff")
+def diff_page(project_id: int, request: Request, old: int, new: int, who: CallerDep, db: DbDep) -> Response:
+    project, _ = project_for(db, who.user, project_id, Permission.view_expert)
+    before, after = object_in(db, AssessmentRecord, old, project), object_in(db, AssessmentRecord, new, project)
+    return page(request, "diff.html", who, project=project, old=before, new=after, diff=service.compare(before, after))

@@ -1,0 +1,92 @@
+"""Passwords, sessions, CSRF tokens and the login rate limit.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended
+profile). A session cookie holds 32 random bytes; the database keeps only their SHA-256, so
+neither a page, a log, an export nor a stolen database copy holds a usable token. Every form that
+changes something carries the session's CSRF token, compared in constant time. Sign-in is refused
+(HTTP 429) after :data:`MAX_FAILURES` failures for one user name or from one address within
+:data:`FAILURE_WINDOW`, counted from the stored login history so a restart does not reset it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from domosec.web.db import LoginEvent, User, WebSession, utcnow
+
+SESSION_COOKIE = "domosec_session"
+LOGIN_CSRF_COOKIE = "domosec_login_csrf"
+SESSION_LIFETIME = dt.timedelta(hours=12)
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+MIN_PASSWORD = 10
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("domosec: a password nobody has")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """True when ``password`` is ``user``'s; an unknown user costs the same time as a wrong password."""
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_session(db: Session, user: User) -> str:
+    """Start a session for ``user``; the cookie value is returned and never stored."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(
+        WebSession(token_hash=token_hash(token), csrf_token=secrets.token_urlsafe(32), user_id=user.id, expires_at=now + SESSION_LIFETIME)
+    )
+    return token
+
+
+def session_for(db: Session, token: str | None) -> WebSession | None:
+    """The live session whose cookie is ``token``, else None (expired sessions are removed)."""
+    if not token or len(token) > 100:
+        return None
+    found = db.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
+    if found is None:
+        return None
+    if found.expires_at <= utcnow():
+        db.delete(found)
+        db.commit()
+        return None
+    return found
+
+
+def same_token(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def login_blocked(db: Session, username: str, address: str) -> bool:
+    """True when too many sign-ins failed lately for this user name or from this address."""
+    since = utcnow() - FAILURE_WINDOW
+    failures = db.scalar(
+        select(func.count())
+        .select_from(LoginEvent)
+        .where(LoginEvent.success.is_(False), LoginEvent.at >= since, or_(LoginEvent.username == username, LoginEvent.address == address))
+    )
+    return bool(failures and failures >= MAX_FAILURES)
+
+
+def record_login(db: Session, username: str, user: User | None, address: str, success: bool) -> None:
+    db.add(LoginEvent(username=username[:64], user_id=user.id if user else None, address=address[:64], success=success))

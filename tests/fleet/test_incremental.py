@@ -1,0 +1,132 @@
+"""`domosec fleet assess --since`: reusing unchanged homes gives the same bytes as assessing every home again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from domosec.engine.ruleset import LoadedRule, load_rules
+from domosec.engine.scoring import Matrix
+from domosec.fleet.export import write_jsonl_fleet
+from domosec.fleet.generate import generate
+from domosec.fleet.incremental import date_rules
+from domosec.fleet.run import Job, assess_fleet
+from tests.conftest import run_cli
+
+EARLIER = dt.date(2026, 6, 1)
+LATER = dt.date(2026, 11, 23)
+"""Half of the generated acceptances end on 2026-06-30: accepted on the earlier date, expired on the later one."""
+
+
+@pytest.fixture(scope="module")
+def fleets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Night one's fleet, and night two's: some homes changed, one removed, one added, one made invalid."""
+    first = tmp_path_factory.mktemp("incremental") / "night-one.jsonl"
+    write_jsonl_fleet(generate(homes=240, seed=21), first)
+    lines = first.read_text(encoding="utf-8").splitlines()
+    homes = [json.loads(line) for line in lines]
+    for index in (3, 77, 150, 200):
+        homes[index]["devices"][0]["firmware"] = "9.9.9-new"
+    homes[201]["devices"][0]["type"] = "fridge"  # rejected tonight
+    added = json.loads(lines[10])
+    added["system"]["id"] = "home-9999999"
+    del homes[42]
+    homes.insert(120, added)  # every later home moves to another batch
+    second = first.parent / "night-two.jsonl"
+    second.write_text("".join(json.dumps(h) + "\n" for h in homes), encoding="utf-8")
+    return first, second
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+
+
+def _undated() -> list[LoadedRule]:
+    """The built-in rules that do not judge by the date (support periods do), so runs on two dates can share findings."""
+    dated = set(date_rules(load_rules()))
+    assert {"DEV-S03", "GW-S20", "SVC-S12"} <= dated
+    return [lr for lr in load_rules() if lr.rule.id not in dated]
+
+
+def _run(
+    source: Path,
+    out: Path,
+    as_of: dt.date,
+    *,
+    since: Path | None = None,
+    matrix: Matrix | None = None,
+    rules: list[LoadedRule] | None = None,
+    note: str | None = None,
+) -> int:
+    job = Job(load_rules() if rules is None else rules, matrix or Matrix(), as_of, str(out), since=str(since) if since else None)
+    result = assess_fleet(source, job, workers=1, batch_homes=60)
+    assert (note or "") in (result.since_note or ""), result.since_note
+    assert bool(note) == bool(result.since_note), result.since_note
+    return sum(o.reused for o in result.outcomes)
+
+
+def test_since_gives_the_bytes_of_a_full_run(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, second = fleets
+    rules = _undated()
+    assert _run(first, tmp_path / "night-one", EARLIER, rules=rules) == 0
+    reused = _run(second, tmp_path / "incremental", LATER, since=tmp_path / "night-one", rules=rules)
+    _run(second, tmp_path / "full", LATER, rules=rules)
+    full = _files(tmp_path / "full")
+    assert "state/part-00000.parquet" in full and "findings/part-00003.parquet" in full
+    assert _files(tmp_path / "incremental") == full
+    summary = json.loads(full["summary.json"])
+    assert summary["homes"] == {"in": 240, "assessed": 239, "rejected": 1}
+    assert summary["findings"]["by_treatment"]["acceptance_expired"] > 0, "an acceptance expired between the nights"
+    # Changed and added homes are assessed again, and so are unchanged homes whose acceptance expired in between.
+    expiring = {
+        h["system"]["id"]
+        for h in map(json.loads, second.read_text(encoding="utf-8").splitlines())
+        if any(EARLIER.isoformat() <= r["expires"] < LATER.isoformat() for r in h.get("accepted_risks", []))
+    }
+    changed = {"home-0000003", "home-0000077", "home-0000150", "home-0000200", "home-9999999"}
+    assert expiring - changed and "home-0000201" not in expiring
+    assert reused == 239 - len(changed | expiring)
+
+
+def test_rules_that_judge_by_the_date_need_the_same_date(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, _ = fleets
+    _run(first, tmp_path / "one", EARLIER)
+    assert _run(first, tmp_path / "two", LATER, since=tmp_path / "one", note="--as-of changed (2026-06-01 → 2026-11-23)") == 0
+    _run(first, tmp_path / "three", LATER)
+    assert _files(tmp_path / "two") == _files(tmp_path / "three")
+
+
+def test_the_same_dates_reuse_every_unchanged_home(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, _ = fleets
+    _run(first, tmp_path / "one", LATER)
+    assert _run(first, tmp_path / "two", LATER, since=tmp_path / "one") == 240
+    assert _files(tmp_path / "two") == _files(tmp_path / "one")
+
+
+def test_other_rules_or_matrix_assess_every_home(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, _ = fleets
+    _run(first, tmp_path / "one", LATER)
+    other = Matrix.model_validate({**Matrix().model_dump(), "max_boost": 1})
+    assert _run(first, tmp_path / "two", LATER, since=tmp_path / "one", matrix=other, note="matrix") == 0
+    _run(first, tmp_path / "three", LATER, matrix=other)
+    assert _files(tmp_path / "two") == _files(tmp_path / "three")
+
+
+def test_since_on_the_command_line(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, second = fleets
+    assert run_cli("fleet", "assess", first, "-o", tmp_path / "one", "--as-of", str(LATER), "--workers", "1").returncode == 0
+    result = run_cli(
+        "fleet", "assess", second, "-o", tmp_path / "two", "--as-of", str(LATER), "--since", tmp_path / "one", "--workers", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "homes' findings reused" in result.stdout
+    same = run_cli("fleet", "assess", second, "-o", tmp_path / "two", "--as-of", str(LATER), "--since", tmp_path / "two", "--workers", "1")
+    assert same.returncode == 0, same.stderr
+    assert "239 homes' findings reused, 0 assessed" in same.stdout, "the earlier run may be the directory written to"
+    refused = run_cli("fleet", "assess", second, "-o", tmp_path / "three", "--since", tmp_path / "nothing-here")
+    assert refused.returncode == 2
+    assert "error[since-not-a-run]" in refused.stderr
+    assert not (tmp_path / "three" / "findings").exists()

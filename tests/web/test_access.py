@@ -1,0 +1,134 @@
+"""The authorisation matrix: every role × every project endpoint, on the caller's project, another project's
+IDs, and the caller's project with another project's object IDs. Nothing is read or written without the right."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from domosec.web.access import ROLE_PERMISSIONS, Permission
+from domosec.web.app import create_app
+from tests.web.conftest import FAMILY_HOME, Person, assess, new_project, upload
+
+TABLES = ("memberships", "model_versions", "assessments", "findings", "treatments", "audit_log", "organisations", "projects")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    permission: Permission
+    data: tuple[tuple[str, str], ...] = ()
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/projects/{p}", Permission.view_project),
+    Endpoint("POST", "/projects/{p}/members", Permission.manage_members, (("username", "zed"), ("role", "viewer"))),
+    Endpoint("GET", "/projects/{p}/models/new", Permission.edit_model),
+    Endpoint("GET", "/projects/{p}/models/new?start={m}", Permission.edit_model),
+    Endpoint("POST", "/projects/{p}/models", Permission.edit_model, (("text", FAMILY_HOME), ("note", "n"))),
+    Endpoint("GET", "/projects/{p}/models/{m}", Permission.view_expert),
+    Endpoint("POST", "/projects/{p}/models/{m}/assess", Permission.assess),
+    Endpoint("GET", "/projects/{p}/assessments/{a}", Permission.view_project),
+    Endpoint("POST", "/projects/{p}/findings/{f}/accept", Permission.treat, (("reason", "r"), ("expires", "2099-01-01"))),
+    Endpoint("GET", "/projects/{p}/assessments/{a}/report/json", Permission.view_expert),
+    Endpoint("GET", "/projects/{p}/assessments/{a}/report/markdown?audience=home", Permission.view_project),
+    Endpoint("GET", "/projects/{p}/diff?old={a}&new={a}", Permission.view_expert),
+]
+ELDERLY_CARE = (Path(__file__).resolve().parents[2] / "examples" / "elderly-care.yaml").read_text(encoding="utf-8")
+ROLES = ("owner", "assessor", "viewer", "householder", "outsider")
+
+
+@dataclass
+class World:
+    app: FastAPI
+    db: Path
+    people: dict[str, Person]
+    ids: dict[str, dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    db = tmp_path_factory.mktemp("access") / "workspace.sqlite"
+    app = create_app(f"sqlite:///{db}")
+    people = {role: Person(app, role).signup() for role in ROLES}
+    Person(app, "zed").signup()
+    other_owner = Person(app, "other").signup()
+    ids = {}
+    for name, owner, model in (("mine", people["owner"], FAMILY_HOME), ("theirs", other_owner, ELDERLY_CARE)):
+        project = new_project(owner, name=name)
+        version = upload(owner, project, model)
+        assessment = assess(owner, project, version)
+        finding = re.findall(r'id="f-([0-9a-f]{16})"', owner.client.get(f"/projects/{project}/assessments/{assessment}").text)[0]
+        ids[name] = {"p": str(project), "m": str(version), "a": str(assessment), "f": finding}
+    for role in ("assessor", "viewer", "householder"):
+        assert people["owner"].post(f"/projects/{ids['mine']['p']}/members", username=role, role=role) == 303
+    yield World(app, db, people, ids)
+    app.state.engine.dispose()
+
+
+def counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as con:
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+
+
+def call(person: Person, endpoint: Endpoint, ids: dict[str, str]) -> int:
+    path = endpoint.path.format(**ids)
+    if endpoint.method == "GET":
+        return person.get(path)
+    return person.post(path, **dict(endpoint.data))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
+@pytest.mark.parametrize("role", ROLES)
+def test_own_project(world: World, role: str, endpoint: Endpoint) -> None:
+    before = counts(world.db)
+    status = call(world.people[role], endpoint, world.ids["mine"])
+    allowed = role != "outsider" and endpoint.permission in ROLE_PERMISSIONS[role]
+    if allowed:
+        assert status in (200, 303), status
+    else:
+        assert status == (404 if role == "outsider" else 403)
+        assert counts(world.db) == before, "a refused request wrote something"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
+@pytest.mark.parametrize("role", ROLES)
+def test_other_projects_ids(world: World, role: str, endpoint: Endpoint) -> None:
+    before = counts(world.db)
+    assert call(world.people[role], endpoint, world.ids["theirs"]) == 404
+    assert counts(world.db) == before
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if re.search(r"\{[maf]\}", e.path)], ids=lambda e: f"{e.method} {e.path}")
+@pytest.mark.parametrize("role", ROLES)
+def test_own_project_with_another_projects_objects(world: World, role: str, endpoint: Endpoint) -> None:
+    """``/projects/MINE/models/THEIRS``: the object is looked up in the project of the address, never by ID alone."""
+    mixed = {**world.ids["theirs"], "p": world.ids["mine"]["p"]}
+    before = counts(world.db)
+    assert call(world.people[role], endpoint, mixed) in (403, 404)
+    assert counts(world.db) == before
+
+
+def test_creating_a_project_needs_the_organisations_admin(world: World) -> None:
+    before = counts(world.db)
+    org = re.findall(r'action="/orgs/(\d+)/projects"', world.people["owner"].client.get("/").text)[0]
+    for role in ("assessor", "viewer", "householder", "outsider"):
+        assert world.people[role].post(f"/orgs/{org}/projects", name="sneaky") == 404
+    assert counts(world.db) == before
+
+
+def test_signed_out_requests_are_sent_to_sign_in(world: World) -> None:
+    anonymous = Person(world.app, "nobody")
+    for endpoint in ENDPOINTS:
+        path = endpoint.path.format(**world.ids["mine"])
+        if endpoint.method == "GET":
+            assert anonymous.get(path) == 303
+        else:
+            assert anonymous.post(path, **dict(endpoint.data)) in (401, 403)
