@@ -29,6 +29,25 @@ def _findings(run: Path) -> list[tuple[object, ...]]:
     return duckdb.sql(f"select * from read_parquet('{run}/findings/*.parquet') order by finding_id").fetchall()
 
 
+def test_a_home_line_over_the_size_limit_is_rejected_unread_and_the_rest_assessed(jsonl: Path, tmp_path: Path) -> None:
+    from domosec.fleet.source import MAX_HOME_BYTES
+
+    lines = jsonl.read_text(encoding="utf-8").splitlines()[:4]
+    huge = json.loads(lines[1])
+    huge["system"]["name"] = "x" * (MAX_HOME_BYTES + 1)
+    mixed = tmp_path / "huge.jsonl"
+    mixed.write_text("\n".join([lines[0], json.dumps(huge), *lines[2:]]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("fleet", "assess", mixed, "-o", out, "--as-of", AS_OF, "--batch-homes", "2", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "4 homes in: 3 assessed, 1 rejected" in result.stdout
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rejects) == 1 and rejects[0]["source"].endswith(":2") and rejects[0]["home_id"] is None
+    assert f"over the limit of {MAX_HOME_BYTES:,} bytes for one home" in rejects[0]["reasons"][0]
+    homes = {row[0] for row in duckdb.sql(f"select distinct home_id from read_parquet('{out}/findings/*.parquet')").fetchall()}
+    assert homes == {json.loads(line)["system"]["id"] for line in (lines[0], *lines[2:])}
+
+
 def test_export_converts_both_ways_without_loss(jsonl: Path, tmp_path: Path) -> None:
     parquet = tmp_path / "fleet"
     assert run_cli("fleet", "export", jsonl, "-o", parquet, "--part-homes", "60").returncode == 0

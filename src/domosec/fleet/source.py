@@ -23,10 +23,13 @@ from domosec.fleet.models import tables_from_models
 from domosec.fleet.validate import drop_rejected, find_problems, load_arrow, validate_tables
 from domosec.model.elements import SystemModel
 from domosec.model.load import model_from_document
-from domosec.model.source import SourceDocument
+from domosec.model.source import DEFAULT_MAX_BYTES, SourceDocument
 from domosec.safe_text import has_lone_surrogate
 
 DEFAULT_BATCH_HOMES = 5_000
+
+MAX_HOME_BYTES = DEFAULT_MAX_BYTES
+"""The longest JSON Lines line (one home) a fleet reads: the limit `validate` and `assess` put on one model file."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Batch:
     """JSON Lines: (line, line where the same system.id came first), for lines of this batch."""
     duplicate_homes: tuple[tuple[str, int], ...] = ()
     """Parquet: (home_id, earlier part that holds the same home), for homes of this part."""
+    oversize: bool = False
+    """JSON Lines: the batch is one line longer than ``MAX_HOME_BYTES``; it is rejected unread."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,33 @@ def _jsonl_batches(path: Path, batch_homes: int) -> list[Batch]:
     first_line: dict[str, int] = {}
     duplicates: list[tuple[int, int]] = []
     with path.open("rb") as handle:
-        for line in handle:
+        while line := handle.readline(MAX_HOME_BYTES + 1):
+            if len(line) > MAX_HOME_BYTES and not line.endswith(b"\n"):
+                # One home's line over the limit: skip it in bounded reads and give it a batch of its own,
+                # which read_batch rejects without reading it.
+                size = len(line)
+                while (rest := handle.readline(1 << 20)) and (size := size + len(rest)) and not rest.endswith(b"\n"):
+                    pass
+                if count:
+                    batches.append(
+                        Batch(
+                            len(batches),
+                            "jsonl",
+                            str(path),
+                            count,
+                            start=start,
+                            end=offset,
+                            first_line=first,
+                            duplicate_lines=tuple(duplicates),
+                        )
+                    )
+                batches.append(
+                    Batch(len(batches), "jsonl", str(path), 1, start=offset, end=offset + size, first_line=line_no, oversize=True)
+                )
+                offset += size
+                line_no += 1
+                start, first, count, duplicates = offset, line_no, 0, []
+                continue
             if line.strip():
                 count += 1
                 home = _home_id(line)
@@ -288,6 +319,9 @@ def _reasons(exc: ModelError) -> tuple[str, ...]:
 
 
 def _read_jsonl(batch: Batch, cat: Catalogue) -> BatchInput:
+    if batch.oversize:
+        reason = f"the line is {batch.end - batch.start:,} bytes, over the limit of {MAX_HOME_BYTES:,} bytes for one home"
+        return BatchInput(tables_from_models([], cat), [RejectRecord(f"{batch.path}:{batch.first_line}", None, (reason,))], 1)
     with open(batch.path, "rb") as handle:
         handle.seek(batch.start)
         raw = handle.read(batch.end - batch.start)
