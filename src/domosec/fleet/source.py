@@ -125,6 +125,12 @@ def _jsonl_batches(path: Path, batch_homes: int) -> list[Batch]:
     count = 0
     first_line: dict[str, int] = {}
     duplicates: list[tuple[int, int]] = []
+
+    def close(end: int) -> None:
+        batches.append(
+            Batch(len(batches), "jsonl", str(path), count, start=start, end=end, first_line=first, duplicate_lines=tuple(duplicates))
+        )
+
     with path.open("rb") as handle:
         while line := handle.readline(MAX_HOME_BYTES + 1):
             if len(line) > MAX_HOME_BYTES and not line.endswith(b"\n"):
@@ -134,18 +140,7 @@ def _jsonl_batches(path: Path, batch_homes: int) -> list[Batch]:
                 while (rest := handle.readline(1 << 20)) and (size := size + len(rest)) and not rest.endswith(b"\n"):
                     pass
                 if count:
-                    batches.append(
-                        Batch(
-                            len(batches),
-                            "jsonl",
-                            str(path),
-                            count,
-                            start=start,
-                            end=offset,
-                            first_line=first,
-                            duplicate_lines=tuple(duplicates),
-                        )
-                    )
+                    close(offset)
                 batches.append(
                     Batch(len(batches), "jsonl", str(path), 1, start=offset, end=offset + size, first_line=line_no, oversize=True)
                 )
@@ -163,23 +158,10 @@ def _jsonl_batches(path: Path, batch_homes: int) -> list[Batch]:
             offset += len(line)
             line_no += 1
             if count == batch_homes:
-                batches.append(
-                    Batch(
-                        len(batches),
-                        "jsonl",
-                        str(path),
-                        count,
-                        start=start,
-                        end=offset,
-                        first_line=first,
-                        duplicate_lines=tuple(duplicates),
-                    )
-                )
+                close(offset)
                 start, first, count, duplicates = offset, line_no, 0, []
     if count or not batches:
-        batches.append(
-            Batch(len(batches), "jsonl", str(path), count, start=start, end=offset, first_line=first, duplicate_lines=tuple(duplicates))
-        )
+        close(offset)
     return batches
 
 
