@@ -106,7 +106,7 @@ def test_an_unverified_finding_asks_in_the_statement_of_applicability_instead_of
     assert any("Front door lock: What does this device do" in q for q in control.questions)
 
 
-@pytest.mark.parametrize("rule_id", ["DEV-S03", "DEV-S04", "DEV-S15"])
+@pytest.mark.parametrize("rule_id", ["DEV-S03", "DEV-S04", "DEV-S15", "DEV-S43"])
 def test_rule_examples_assert_their_unverified_findings(rule_id: str) -> None:
     lr = _rules(rule_id)[0]
     assert lr.rule.unverified is not None
@@ -208,3 +208,15 @@ def test_every_report_shows_unverified_findings_apart(tmp_path: Path) -> None:
     assert "Question for the assessor" in observed[unverified.id]["remarks"]
     risked = {next(p["value"] for p in r["props"] if p["name"] == "finding-id") for r in result["risks"]}
     assert risked == {confirmed.id}
+
+
+def test_only_a_rule_that_cannot_confirm_may_leave_out_its_confirmed_expectation(tmp_path: Path) -> None:
+    lr = _rules("DEV-S43")[0]
+    assert lr.rule.unverified is not None and lr.rule.unverified.only
+    for kind in ("fail", "pass"):
+        (tmp_path / lr.example(kind).name).write_text(lr.example(kind).read_text(encoding="utf-8"), encoding="utf-8")
+    rule_text = Path(lr.file).read_text(encoding="utf-8")
+    assert "  only: true\n" in rule_text
+    (tmp_path / Path(lr.file).name).write_text(rule_text.replace("  only: true\n", ""), encoding="utf-8")
+    [copy] = load_rules([tmp_path], include_builtin=False)
+    assert any("has no '# expect: DEV-S43 <asset-id>' line" in p for p in check_examples(copy).problems)

@@ -68,7 +68,9 @@ def check_examples(lr: LoadedRule, *, as_of: dt.date = EXAMPLE_DATE) -> ExampleR
             label = "an unverified finding" if unverified else "a finding"
             got = {f.asset.id for f in findings if f.is_unverified == unverified}
             want = expected_assets(path, lr.rule.id, unverified=unverified) if kind == "fail" else set()
-            if kind == "fail" and not want and (not unverified or lr.rule.unverified is not None):
+            only_unverified = lr.rule.unverified is not None and lr.rule.unverified.only
+            needed = lr.rule.unverified is not None if unverified else not only_unverified
+            if kind == "fail" and not want and needed:
                 line = f"# expect{'-unverified' if unverified else ''}: {lr.rule.id} <asset-id>"
                 result.problems.append(f"{lr.rule.id}: {path.name} has no '{line}' line")
             for asset in sorted(want - got):

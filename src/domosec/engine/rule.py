@@ -38,6 +38,11 @@ class Unverified(BaseModel):
     question: str = Field(min_length=1, pattern=r"\?$", description="The question an assessor asks to settle the finding.")
     facts: tuple[str, ...] = Field(min_length=1, description="Model paths to state, e.g. devices[].fail_safe.on_power_loss.")
     when: str = Field(min_length=1, description="Which assets the rule asks about (the Annex-D-style tier), in words.")
+    only: bool = Field(
+        default=False,
+        description="The model cannot state the failure itself, only leave the fact out: every finding is unverified "
+        "(its fail example has `# expect-unverified:` lines alone).",
+    )
 
 
 class Rule(BaseModel):

@@ -160,10 +160,12 @@ def test_live_import_builds_the_model_the_files_give(held_home: HeldHome) -> Non
     _check_the_token_never_leaves(held_home)
     assessed = run_cli("assess", work / "live.yaml", "--format", "json")
     assert assessed.returncode == 0, assessed.stderr
-    findings = {(f["rule_id"], f["asset"]["id"]) for f in json.loads(assessed.stdout)["findings"]}
-    assert ("DEV-P01", "nursery-camera") in findings
-    # Sam's two-factor state is unknown live: the rule for an administrator without it does not guess.
-    assert ("SVC-S01", "sam") not in findings
+    findings = {(f["rule_id"], f["asset"]["id"]): f for f in json.loads(assessed.stdout)["findings"]}
+    assert findings[("DEV-P01", "nursery-camera")]["confidence"] == "confirmed"
+    # Sam's two-factor state is unknown live: the rule for an administrator without it does not guess a failure,
+    # it asks (an unverified finding naming the fact to state).
+    sam = findings[("SVC-S01", "sam")]
+    assert sam["confidence"] == "unverified" and sam["unverified"]["question"] and sam["unverified"]["facts"]
 
 
 def _check_same_model_both_ways(home: HeldHome) -> None:
