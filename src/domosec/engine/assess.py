@@ -91,20 +91,25 @@ def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | Exception]:
             failures.append(exc)
 
     try:
-        with process_cap(db.memory), QueryClock() as clock:
-            threads = [threading.Thread(target=work, args=(cursor, clock), name="domosec-rules") for cursor in cursors]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        with QueryClock() as clock:
+            with process_cap(db.memory):
+                threads = [threading.Thread(target=work, args=(cursor, clock), name="domosec-rules") for cursor in cursors]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
             # Memory is shared: a query over the limit can make another one running beside it fail. Each query
             # that ran out of memory runs again alone, so only a query that needs too much on its own is named.
-            for index, result in enumerate(results):
-                if isinstance(result, (duckdb.OutOfMemoryException, MemoryError)):
-                    try:
-                        results[index] = clock.rule(cursors[0], rules[index].rule.query, db.row_limit)
-                    except (duckdb.Error, RowLimitError, MemoryError) as exc:
-                        results[index] = exc
+            # The cap is set again first: it is relative to what the process holds now, and the allocator may
+            # keep what the failed queries freed.
+            again = [i for i, result in enumerate(results) if isinstance(result, (duckdb.OutOfMemoryException, MemoryError))]
+            if again:
+                with process_cap(db.memory):
+                    for index in again:
+                        try:
+                            results[index] = clock.rule(cursors[0], rules[index].rule.query, db.row_limit)
+                        except (duckdb.Error, RowLimitError, MemoryError) as exc:
+                            results[index] = exc
     finally:
         for cursor in cursors:
             cursor.close()
