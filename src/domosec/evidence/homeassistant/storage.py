@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domosec.evidence.homeassistant.files import ConfigDir, problem
+from domosec.safe_text import has_lone_surrogate
 
 KNOWN_VERSIONS: dict[str, dict[int, int]] = {
     # key: {major: newest minor known}. Sources: helpers/*_registry.py, config_entries.py, auth/*,
@@ -79,19 +80,13 @@ def _lone_surrogate(text: str, envelope: Any) -> tuple[int, int] | None:
 
     Home Assistant writes UTF-8, never such escapes; a name holding one cannot be written to a model.
     """
-    if _SURROGATE_ESCAPE.search(text) is None:
+    if _SURROGATE_ESCAPE.search(text) is None or not has_lone_surrogate(envelope):
         return None
-    try:
-        json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        for match in _SURROGATE_ESCAPE.finditer(text):
-            try:
-                json.loads(f'"{match.group(0)}"').encode("utf-8")
-            except UnicodeEncodeError:
-                line = text.count("\n", 0, match.start()) + 1
-                return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-        return 1, 1
-    return None
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        if has_lone_surrogate(json.loads(f'"{match.group(0)}"')):
+            start = match.start()
+            return text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1
+    return 1, 1
 
 
 def read_store(config: ConfigDir, key: str) -> Store | None:

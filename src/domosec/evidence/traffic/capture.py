@@ -113,14 +113,23 @@ def _report(buf: _Buffer, stats: ReadStats, progress: Callable[[int], None] | No
         progress(stats.bytes_read)
 
 
-def _read_pcap(buf: _Buffer, stats: ReadStats, progress: Callable[[int], None] | None) -> Iterator[Packet]:
+def _pcap_header(buf: _Buffer, stats: ReadStats) -> tuple[str, int, int] | None:
+    """Read the pcap file header: byte order, nanoseconds per timestamp tick and link type (None if truncated)."""
     endian, tick_ns = PCAP_MAGICS[buf.data[:4]]
     if not buf.need(24):
         stats.warnings.append("truncated pcap header")
-        return
+        return None
     linktype = struct.unpack_from(endian + "I", buf.data, buf.pos + 20)[0] & 0x0FFFFFFF
     stats.interfaces = 1
     buf.pos += 24
+    return endian, tick_ns, linktype
+
+
+def _read_pcap(buf: _Buffer, stats: ReadStats, progress: Callable[[int], None] | None) -> Iterator[Packet]:
+    header = _pcap_header(buf, stats)
+    if header is None:
+        return
+    endian, tick_ns, linktype = header
     record = struct.Struct(endian + "IIII")
     unpack = record.unpack_from
     while True:
@@ -227,13 +236,10 @@ def read_records(stream: BinaryIO, stats: ReadStats, progress: Callable[[int], N
 
 
 def _pcap_batches(buf: _Buffer, stats: ReadStats, progress: Callable[[int], None] | None) -> Iterator[Batch]:
-    endian, tick_ns = PCAP_MAGICS[buf.data[:4]]
-    if not buf.need(24):
-        stats.warnings.append("truncated pcap header")
+    header = _pcap_header(buf, stats)
+    if header is None:
         return
-    linktype = struct.unpack_from(endian + "I", buf.data, buf.pos + 20)[0] & 0x0FFFFFFF
-    stats.interfaces = 1
-    buf.pos += 24
+    endian, tick_ns, linktype = header
     unpack = struct.Struct(endian + "IIII").unpack_from
     while True:
         data, pos, size = buf.data, buf.pos, len(buf.data)
