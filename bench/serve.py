@@ -6,12 +6,19 @@ the project page, the findings page, the findings filtered by level, a treatment
 tenth round a new assessment. Prints, per page, the count, p50 and p99 in ms, and the errors (any status but the
 expected one). A short, bounded run: on a shared 2-core machine keep DURATION at a minute or two.
 
-    .venv/bin/python bench/serve.py [--users 20] [--duration 60] [--db URL]
+    .venv/bin/python bench/serve.py [--users 20] [--duration 60] [--db URL | --postgres] [--findings 1000000] [--no-assess]
+
+``--postgres`` starts a throw-away PostgreSQL server (Debian's binaries, as the tests do) and measures on it.
+``--findings N`` first stores N synthetic findings (bulk insert straight into the database: SQLite's executemany,
+PostgreSQL's COPY) in a second assessment of the same project, the one the findings pages then show, so the pages
+are measured with N findings stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import random
 import re
 import socket
 import statistics
@@ -21,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -58,12 +66,28 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--db", default="")
+    parser.add_argument("--postgres", action="store_true", help="measure on a throw-away PostgreSQL server")
+    parser.add_argument("--no-assess", action="store_true", help="leave the assessments out of the mix (pages and edits only)")
+    parser.add_argument("--findings", type=int, default=0, help="store this many synthetic findings first (e.g. 1000000)")
     args = parser.parse_args()
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.web.postgres import postgres_server
+
+        with postgres_server() as url:
+            args.db = url
+            measure(args)
+    else:
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
         probe.close()
         db = args.db or f"sqlite:///{tmp}/bench.sqlite"
+        print(f"database: {db.split('://', 1)[0]}")
         server = subprocess.Popen(
             [sys.executable, "-m", "domosec", "serve", "--db", db, "--port", str(port)],
             stdout=subprocess.DEVNULL,
@@ -71,13 +95,60 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            run(base, args.users, args.duration)
+            run(base, args.users, args.duration, db, args.findings, assessing=not args.no_assess)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
 
-def run(base: str, users: int, duration: float) -> None:
+LEVELS = (("very-high", 20), ("high", 15), ("medium", 9), ("low", 4), ("very-low", 1))
+
+
+def synthetic_findings(assessment: int, count: int) -> Iterator[tuple[int, str, str, str, str, str, int, str]]:
+    """``count`` finding rows of ``assessment``: mostly low levels, as a large home's assessment has them."""
+    rng = random.Random(20)
+    rules = [f"DEV-S{n:02d}" for n in range(1, 60)] + [f"NET-P{n:02d}" for n in range(1, 40)]
+    for n in range(count):
+        level, score = LEVELS[4 - min(4, int(rng.expovariate(1.0) * 1.5))]
+        rule = rng.choice(rules)
+        yield (
+            assessment,
+            f"{rng.getrandbits(64):016x}",
+            rule,
+            f"synthetic finding {n} of {rule}",
+            f"device-{n % 5000}",
+            level,
+            score,
+            "security",
+        )
+
+
+def seed_findings(db: str, assessment: int, count: int) -> None:
+    """Bulk-insert ``count`` synthetic findings into ``assessment`` and set its finding count."""
+    columns = "assessment_id, finding_id, rule_id, title, asset, level, score, dimension"
+    started = time.monotonic()
+    if db.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(db.split(":///", 1)[1]) as conn:
+            rows = synthetic_findings(assessment, count)
+            while batch := list(itertools.islice(rows, 50_000)):
+                conn.executemany(f"insert into findings ({columns}) values (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            conn.execute("update assessments set findings_count = findings_count + ? where id = ?", (count, assessment))
+            conn.execute("analyze")
+    else:
+        import psycopg
+
+        with psycopg.connect(db) as conn, conn.cursor() as cur:
+            with cur.copy(f"copy findings ({columns}) from stdin") as copy:
+                for row in synthetic_findings(assessment, count):
+                    copy.write_row(row)
+            cur.execute("update assessments set findings_count = findings_count + %s where id = %s", (count, assessment))
+            cur.execute("analyze findings")
+    print(f"stored {count} findings in {time.monotonic() - started:.0f} s")
+
+
+def run(base: str, users: int, duration: float, db: str = "", seed: int = 0, *, assessing: bool = True) -> None:
     while True:
         try:
             httpx.get(f"{base}/login", timeout=2)
@@ -92,7 +163,12 @@ def run(base: str, users: int, duration: float) -> None:
         owner.post(f"/projects/{project}/models", data={"csrf": csrf, "text": MODEL, "note": ""}).headers["location"].rsplit("/", 1)[1]
     )
     assessment = owner.post(f"/projects/{project}/models/{version}/assess", data={"csrf": csrf}).headers["location"].rsplit("/", 1)[1]
-    findings = re.findall(r'id="f-([0-9a-f]{16})"', owner.get(f"/projects/{project}/assessments/{assessment}").text)
+    if seed:
+        assessment = owner.post(f"/projects/{project}/models/{version}/assess", data={"csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+        seed_findings(db, int(assessment), seed)
+    first_page = owner.get(f"/projects/{project}/assessments/{assessment}").text
+    findings = re.findall(r'id="f-([0-9a-f]{16})"', first_page)
+    following = re.search(r'<a rel="next" href="[^"]*after=([0-9a-f]{16})"', first_page)
     people = []
     for i in range(users):
         client, token = signed_in(base, f"user{i}")
@@ -121,10 +197,12 @@ def run(base: str, users: int, duration: float) -> None:
             timed(client, "project page", 200, f"/projects/{project}")
             timed(client, "findings page", 200, page)
             timed(client, "findings filtered", 200, f"{page}?level=high")
+            if following:  # the page after the first (keyset cursor)
+                timed(client, "findings next page", 200, f"{page}?after={following.group(1)}")
             finding = findings[(n + round_) % len(findings)]
             form = {"csrf": token, "reason": f"round {round_}", "expires": "2099-01-01"}
             timed(client, "treatment edit", 303, f"/projects/{project}/findings/{finding}/accept", form)
-            if round_ % 10 == n % 10:
+            if assessing and round_ % 10 == n % 10:
                 timed(client, "assessment", 303, f"/projects/{project}/models/{version}/assess", {"csrf": token})
             round_ += 1
 

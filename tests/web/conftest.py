@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 FAMILY_HOME = (ROOT / "examples" / "family-home.yaml").read_text(encoding="utf-8")
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+TOKEN = re.compile(r'id="new-token" readonly value="(dsw_[^"]+)"')
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 class Person:
@@ -53,6 +58,14 @@ class Person:
 
     def get(self, path: str) -> int:
         return self.client.get(path, follow_redirects=False).status_code
+
+    def make_token(self, scope: str = "write", name: str = "ci") -> str:
+        """An API token made through the tokens page (the only time it is shown)."""
+        response = self.client.post("/account/tokens", data={"csrf": self.csrf, "name": name, "scope": scope})
+        assert response.status_code == 201, response.text
+        found = TOKEN.search(response.text)
+        assert found, "the new token is not on the page"
+        return found.group(1)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, sync_playwright
 
 from domosec.web.app import create_app
-from tests.report.test_html_browser import CHROMIUM_FLAGS, chromium_path
+from tests.report.test_html_browser import CHROMIUM_FLAGS, axe_source, axe_violations, chromium_path  # noqa: F401 (axe_source is a fixture)
 from tests.web.conftest import FAMILY_HOME, PASSWORD, Person, assess, new_project, upload
 
 
@@ -61,7 +61,9 @@ def page(tmp_path: Path, server: str) -> Iterator[Page]:
             context.close()
 
 
-def test_main_journey_in_chromium(page: Page, server: str) -> None:
+def test_main_journey_in_chromium(page: Page, server: str, tmp_path: Path) -> None:
+    evidence_file = tmp_path / "router-settings.pdf"
+    evidence_file.write_bytes(b"%PDF-1.4\nrouter settings page\n%%EOF\n")
     page.goto(f"{server}/")
     assert page.url.endswith("/login")
     page.click("text=Sign up")
@@ -100,6 +102,22 @@ def test_main_journey_in_chromium(page: Page, server: str) -> None:
     assert download.value.suggested_filename == "assessment-1.json"
     assert b'"findings"' in Path(download.value.path()).read_bytes()
 
+    page.click("text=Statement of Applicability and evidence")
+    page.wait_for_selector("h1:has-text('Statement of Applicability')")
+    row = page.locator("tr#c-7\\.2\\.1")
+    row.locator("input[type=file]").set_input_files(str(evidence_file))
+    row.locator("button:has-text('Attach')").click()
+    page.wait_for_selector("tr#c-7\\.2\\.1 a:has-text('router-settings.pdf')")
+    row = page.locator("tr#c-7\\.2\\.1")
+    row.locator("summary").click()
+    row.locator("select[name=status]").select_option("partial")
+    row.locator("input[name=note]").fill("guest network still WPA2")
+    row.locator("button:has-text('Save status')").click()
+    page.wait_for_selector("tr#c-7\\.2\\.1 :text('guest network still WPA2')")
+    with page.expect_download() as download:
+        page.click("a:has-text('router-settings.pdf')")
+    assert Path(download.value.path()).read_bytes() == evidence_file.read_bytes()
+
     page.click("text=Flat 3")
     page.click("text=v1")
     page.click("button:has-text('Assess this version')")
@@ -132,3 +150,45 @@ def test_householder_view_on_a_phone(page: Page, served: tuple[str, FastAPI]) ->
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("text=/[0-9a-f]{16}/").count() == 0, "expert finding IDs on the householder's page"
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_main_pages_have_no_serious_accessibility_violations(page: Page, served: tuple[str, FastAPI], axe_source: str) -> None:  # noqa: F811
+    """axe-core on every main page, signed in as an owner, at 1280 px and at 390 px: no serious or critical violation."""
+    server, app = served
+    alice = Person(app, "alice").signup()
+    Person(app, "carol").signup()
+    project = new_project(alice)
+    first = assess(alice, project, upload(alice, project))
+    second = assess(alice, project, upload(alice, project))
+    assert alice.post(f"/projects/{project}/members", username="carol", role="householder") == 303
+    pages = [
+        "/",
+        f"/projects/{project}",
+        f"/projects/{project}/models/new",
+        f"/projects/{project}/models/1",
+        f"/projects/{project}/assessments/{first}",
+        f"/projects/{project}/assessments/{first}/soa",
+        f"/projects/{project}/diff?old={first}&new={second}",
+        "/account/logins",
+        "/account/tokens",
+        "/account/security",
+    ]
+    found: dict[str, list[str]] = {}
+    for name, paths in (("alice", pages), ("carol", [f"/projects/{project}/assessments/{first}"])):
+        page.context.clear_cookies()
+        for anonymous in ("/login", "/signup"):
+            page.goto(f"{server}{anonymous}")
+            found[anonymous] = axe_violations(page, axe_source)
+        page.goto(f"{server}/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.wait_for_selector(f"text=signed in as {name}")
+        for path in paths:
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                page.goto(f"{server}{path}")
+                violations = axe_violations(page, axe_source)
+                if violations:
+                    found[f"{name} {path} {width}px"] = violations
+    assert {k: v for k, v in found.items() if v} == {}

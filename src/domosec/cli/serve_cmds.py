@@ -1,7 +1,9 @@
-"""``domosec serve`` (the assessment workspace in the browser) and ``domosec audit verify``."""
+"""``domosec serve`` (the assessment workspace in the browser), ``domosec audit verify`` and
+``domosec workspace backup|restore``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -19,8 +21,18 @@ DbOption = Annotated[
     ),
 ]
 DEFAULT_DB = "sqlite:///domosec-workspace.sqlite"
+EvidenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence-dir",
+        envvar="DOMOSEC_EVIDENCE_DIR",
+        help="Folder of the evidence files (default: beside a SQLite file, FILE.evidence; else ./domosec-evidence).",
+        show_default=False,
+    ),
+]
 
 audit_app = typer.Typer(help="Check the workspace's audit log.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Back up and restore the workspace (database and evidence files).", no_args_is_help=True)
 
 
 def serve(
@@ -29,6 +41,11 @@ def serve(
         str, typer.Option(help="Address to listen on (loopback by default; put TLS in front for anything else).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    evidence_dir: EvidenceOption = None,
+    vulndb: Annotated[
+        Path | None,
+        typer.Option(help="The vulnerability store (domosec vulndb import) SBOM imports are matched against.", show_default=False),
+    ] = None,
 ) -> None:
     """Run the assessment workspace: projects, model versions, assessments, treatments and reports in the browser.
 
@@ -48,7 +65,11 @@ def serve(
     from domosec.cli.output import say
     from domosec.web.app import create_app
 
-    app = create_app(_checked_engine(db).url.render_as_string(hide_password=False))
+    if vulndb is not None and not vulndb.is_file():
+        from domosec.errors import Diagnostic, InputError
+
+        raise InputError([Diagnostic(str(vulndb), None, None, "file-not-found", "no such vulnerability store")])
+    app = create_app(_checked_engine(db).url.render_as_string(hide_password=False), evidence_dir=evidence_dir, vulndb=vulndb)
     if host not in ("127.0.0.1", "::1", "localhost"):
         say("domosec serve: warning: sign-in cookies are Secure: serve other addresses through HTTPS (a TLS reverse proxy)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
@@ -87,6 +108,72 @@ def verify(
     if not verdict.ok:
         raise typer.Exit(1)
     say(f"audit log intact: {verdict.entries} entries, head {verdict.head}")
+
+
+@workspace_app.command("backup")
+def backup(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The backup file to write (a tar file, readable by you only).")],
+    db: DbOption = DEFAULT_DB,
+    evidence_dir: EvidenceOption = None,
+) -> None:
+    """Write the whole workspace (every table but sessions, and every evidence file) to one file, from one snapshot.
+
+    A running server may keep working meanwhile. The file holds password hashes and TOTP seeds: keep it as safe as
+    the database.
+
+    Example:
+
+      domosec workspace backup --db sqlite:///srv/domosec/workspace.sqlite -o workspace-2026-12-07.tar
+    """
+    from domosec.extras import require
+
+    require("web", "domosec workspace backup")
+    from domosec.cli.output import say
+    from domosec.output_file import check_output_file, refuse_stdout
+    from domosec.web import backup as backups
+    from domosec.web.evidence import default_dir
+
+    refuse_stdout(output, "a tar file")
+    check_output_file(output)
+    engine = _checked_engine(db)
+    try:
+        summary = backups.backup(engine, evidence_dir or default_dir(db), output)
+    except backups.BackupError as exc:
+        _refuse(db, exc.code, str(exc))
+    say(f"wrote {output}: schema {summary.revision}, {sum(summary.rows.values())} rows, {summary.evidence_files} evidence files")
+
+
+@workspace_app.command("restore")
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file written by domosec workspace backup.", exists=True, dir_okay=False)],
+    db: DbOption = DEFAULT_DB,
+    evidence_dir: EvidenceOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a workspace the target database already holds.")] = False,
+) -> None:
+    """Load a backup into a database (SQLite or PostgreSQL, either way round); it must hold no workspace unless --force.
+
+    The schema is brought to this domosec's newest revision afterwards, and the restore is added to the audit log.
+
+    Example:
+
+      domosec workspace restore workspace-2026-12-07.tar --db postgresql://domosec@db.example/domosec
+    """
+    from domosec.extras import require
+
+    require("web", "domosec workspace restore")
+    from domosec.cli.output import say
+    from domosec.web import backup as backups
+    from domosec.web.evidence import default_dir
+
+    engine = _checked_engine(db)
+    try:
+        summary = backups.restore(engine, evidence_dir or default_dir(db), source, force=force)
+    except backups.BackupError as exc:
+        problem = _shown(db) if exc.code == "workspace-not-empty" else str(source)
+        from domosec.errors import Diagnostic, InputError
+
+        raise InputError([Diagnostic(problem, None, None, exc.code, str(exc))]) from None
+    say(f"restored {source}: schema {summary.revision}, {sum(summary.rows.values())} rows, {summary.evidence_files} evidence files")
 
 
 def _shown(url: str) -> str:

@@ -21,21 +21,25 @@ class Permission(StrEnum):
     view_project = "view_project"
     view_expert = "view_expert"
     edit_model = "edit_model"
+    edit_soa = "edit_soa"
     assess = "assess"
     treat = "treat"
     manage_members = "manage_members"
+    review_facts = "review_facts"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission),
-    "assessor": frozenset({Permission.view_project, Permission.view_expert, Permission.edit_model, Permission.assess}),
+    "assessor": frozenset({Permission.view_project, Permission.view_expert, Permission.edit_model, Permission.assess, Permission.edit_soa}),
     "viewer": frozenset({Permission.view_project, Permission.view_expert}),
-    "householder": frozenset({Permission.view_project}),
+    "householder": frozenset({Permission.view_project, Permission.review_facts}),
 }
-"""Owners accept risks and manage members; assessors edit models and assess; viewers read the expert pages;
-householders see the plain-language view of their home's assessments."""
+"""Owners accept risks and manage members; assessors edit models, assess and keep the SoA (statuses, evidence); viewers read the expert pages;
+householders see the plain-language view of their home's assessments and confirm or dispute the facts behind its findings."""
 
 T = TypeVar("T", ModelVersion, AssessmentRecord)
+MAX_ID = 2**31 - 1
+"""IDs are 32-bit on every database: a larger number in an address is an ID that does not exist."""
 
 
 def role_in(db: Session, user: User, project_id: int) -> str | None:
@@ -44,7 +48,7 @@ def role_in(db: Session, user: User, project_id: int) -> str | None:
 
 def project_for(db: Session, user: User, project_id: int, permission: Permission) -> tuple[Project, str]:
     """The project and the caller's role, or 404 (not a member) / 403 (role lacks ``permission``)."""
-    role = role_in(db, user, project_id)
+    role = role_in(db, user, project_id) if 0 < project_id <= MAX_ID else None
     project = db.get(Project, project_id) if role else None
     if project is None or role is None:
         raise HTTPException(404, "no such project")
@@ -55,13 +59,15 @@ def project_for(db: Session, user: User, project_id: int, permission: Permission
 
 def object_in(db: Session, kind: type[T], object_id: int, project: Project) -> T:
     """An object of ``project`` by ID, or 404 when it does not exist or belongs to another project."""
-    found = db.get(kind, object_id)
+    found = db.get(kind, object_id) if 0 < object_id <= MAX_ID else None
     if found is None or found.project_id != project.id:
         raise HTTPException(404, "not found")
     return found
 
 
 def is_org_admin(db: Session, user: User, org_id: int) -> bool:
+    if not 0 < org_id <= MAX_ID:
+        return False
     return bool(db.scalar(select(OrgMember.is_admin).where(OrgMember.org_id == org_id, OrgMember.user_id == user.id)))
 
 

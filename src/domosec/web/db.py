@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    true,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -47,6 +48,22 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The TOTP seed once enrolment is confirmed (shown once, when enrolling; never in a page, log or export)."""
+    totp_pending: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """A seed being enrolled, until a code from it is entered."""
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The 30-second step of the last code accepted: a code is accepted once."""
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code (80 random bits; only its SHA-256 is stored)."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class WebSession(Base):
@@ -59,6 +76,8 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False between a right password and the TOTP code of a person who uses one: good for nothing but that step."""
 
 
 class LoginEvent(Base):
@@ -105,7 +124,7 @@ class ModelVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, deferred=True)  # read only by the pages that show or assess it
     sha256: Mapped[str] = mapped_column(String(64))
     home_id: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(String(500), default="")
@@ -125,7 +144,7 @@ class AssessmentRecord(Base):
     catalogue_version: Mapped[str] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[str] = mapped_column(String(10))
-    document: Mapped[bytes] = mapped_column(LargeBinary)
+    document: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read only when a page needs the whole Assessment
     findings_count: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -144,7 +163,20 @@ class FindingRow(Base):
     level: Mapped[str] = mapped_column(String(16))
     score: Mapped[int] = mapped_column(Integer)
     dimension: Mapped[str] = mapped_column(String(16))
-    __table_args__ = (Index("ix_findings_assessment_score", "assessment_id", "score"),)
+
+
+# The findings page's order (worst first, then rule and ID) with and without the level filter, and a finding by its ID
+# (keyset cursors, whether a project has it): each page reads its rows straight off an index, never sorting them all.
+Index("ix_findings_assessment_order", FindingRow.assessment_id, FindingRow.score.desc(), FindingRow.rule_id, FindingRow.finding_id)
+Index(
+    "ix_findings_assessment_level_order",
+    FindingRow.assessment_id,
+    FindingRow.level,
+    FindingRow.score.desc(),
+    FindingRow.rule_id,
+    FindingRow.finding_id,
+)
+Index("ix_findings_finding_assessment", FindingRow.finding_id, FindingRow.assessment_id, FindingRow.score, FindingRow.rule_id)
 
 
 class Treatment(Base):
@@ -160,6 +192,65 @@ class Treatment(Base):
     approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("project_id", "finding_id"),)
+
+
+class FactReview(Base):
+    """A householder's word on the facts behind a finding of the project: confirmed or disputed, with a comment."""
+
+    __tablename__ = "fact_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    finding_id: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(String(2000))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("project_id", "finding_id"),)
+
+
+class ControlDecision(Base):
+    """The project's own word on a clause-7 control (Statement of Applicability): a status and a note."""
+
+    __tablename__ = "control_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    control_id: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(String(2000))
+    decided_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("project_id", "control_id"),)
+
+
+class EvidenceFile(Base):
+    """A file attached to a control of a project; its bytes are stored once, by SHA-256 (``web/evidence.py``)."""
+
+    __tablename__ = "evidence_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    control_id: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_evidence_files_project_control", "project_id", "control_id"),)
+
+
+class ApiToken(Base):
+    """A token for automation (``Authorization: Bearer``): acts as its user with the user's roles; only its SHA-256
+    is stored. A ``read`` token may only read; a revoked token is kept (with when) for the user's list."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class AuditEntry(Base):

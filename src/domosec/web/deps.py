@@ -14,12 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from domosec.web.db import User, WebSession
-from domosec.web.security import SESSION_COOKIE, same_token, session_for
+from domosec.web.db import ApiToken, User, WebSession
+from domosec.web.security import SESSION_COOKIE, api_token_for, same_token, session_for
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 MAX_FORM_FIELD = 4 * 1024 * 1024
@@ -43,7 +44,16 @@ def db_session(request: Request) -> Iterator[Session]:
 def caller(request: Request, db: Annotated[Session, Depends(db_session)]) -> Caller:
     found = session_for(db, request.cookies.get(SESSION_COOKIE))
     user = db.get(User, found.user_id) if found else None
-    if found is None or user is None:
+    if found is None or user is None or not found.verified:
+        raise LoginRequired()
+    return Caller(user, found)
+
+
+def second_step_caller(request: Request, db: Annotated[Session, Depends(db_session)]) -> Caller:
+    """A session between the right password and the TOTP code (and nothing else)."""
+    found = session_for(db, request.cookies.get(SESSION_COOKIE))
+    user = db.get(User, found.user_id) if found else None
+    if found is None or user is None or found.verified:
         raise LoginRequired()
     return Caller(user, found)
 
@@ -74,6 +84,33 @@ def page(request: Request, name: str, who: Caller | None, status_code: int = 200
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
+@dataclass(frozen=True)
+class ApiCaller:
+    user: User
+    token: ApiToken
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token made on the workspace's *API tokens* page (`dsw_…`).")
+UNAUTHORISED = {"WWW-Authenticate": "Bearer"}
+
+
+def api_caller(
+    request: Request,
+    db: Annotated[Session, Depends(db_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiCaller:
+    """The user of the request's bearer token (401 without a live one); a ``read`` token may only read (403)."""
+    found = api_token_for(db, credentials.credentials) if credentials else None
+    user = db.get(User, found.user_id) if found else None
+    if found is None or user is None:
+        raise HTTPException(401, "a live API token is needed: Authorization: Bearer dsw_…", headers=UNAUTHORISED)
+    if request.method not in ("GET", "HEAD") and found.scope != "write":
+        raise HTTPException(403, "this token may only read")
+    return ApiCaller(user, found)
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
+SecondStepDep = Annotated[Caller, Depends(second_step_caller)]
+ApiCallerDep = Annotated[ApiCaller, Depends(api_caller)]
 DbDep = Annotated[Session, Depends(db_session)]
 FormDep = Annotated[FormData, Depends(checked_form)]

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from domosec.web import audit
+from domosec.web import audit, totp
 from domosec.web.access import is_org_admin
 from domosec.web.db import LoginEvent, Membership, Organisation, OrgMember, Project, User
-from domosec.web.deps import CallerDep, DbDep, FormDep, field, page
+from domosec.web.deps import CallerDep, DbDep, FormDep, SecondStepDep, field, page
 from domosec.web.security import (
     LOGIN_CSRF_COOKIE,
     MIN_PASSWORD,
@@ -29,7 +29,7 @@ from domosec.web.security import (
     verify_password,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
 
@@ -56,10 +56,10 @@ async def _anonymous_form(request: Request) -> FormData:
 AnonFormDep = Annotated[FormData, Depends(_anonymous_form)]
 
 
-def _signed_in(db: Session, user: User) -> Response:
-    token = new_session(db, user)
+def _signed_in(db: Session, user: User, *, verified: bool = True) -> Response:
+    token = new_session(db, user, verified=verified)
     db.commit()
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/" if verified else "/login/totp", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True, secure=True, samesite="strict")
     return response
 
@@ -104,14 +104,48 @@ def login(request: Request, form: AnonFormDep, db: DbDep) -> Response:
         return _anonymous_page(request, "login.html", 429, error="Too many failed sign-ins: wait 15 minutes.", username=username)
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user, password)
-    record_login(db, username, user if ok else None, address, ok)
     if not ok or user is None:
+        record_login(db, username, None, address, False)
         db.commit()
         return _anonymous_page(request, "login.html", 401, error="Wrong user name or password.", username=username)
-    if user.id is not None:
-        failed = db.scalars(select(LoginEvent).where(LoginEvent.user_id.is_(None), LoginEvent.username == username))
-        for event in failed:  # failures under this name become part of the user's history
-            event.user_id = user.id
+    failed = db.scalars(select(LoginEvent).where(LoginEvent.user_id.is_(None), LoginEvent.username == username))
+    for event in failed:  # failures under this name become part of the user's history
+        event.user_id = user.id
+    if user.totp_secret:  # the sign-in is recorded after the second step
+        return _signed_in(db, user, verified=False)
+    record_login(db, username, user, address, True)
+    return _signed_in(db, user)
+
+
+@router.get("/login/totp")
+def second_step_page(request: Request, who: SecondStepDep) -> Response:
+    return page(request, "login_totp.html", None, csrf_token=who.session.csrf_token)
+
+
+@router.post("/login/totp")
+async def second_step(request: Request, who: SecondStepDep, db: DbDep) -> Response:
+    """The TOTP code (or a recovery code) after the right password; failures count towards the sign-in limit."""
+    form = await request.form(max_part_size=4096)
+    token, code = form.get("csrf"), form.get("code")
+    if not isinstance(token, str) or not same_token(who.session.csrf_token, token) or not isinstance(code, str):
+        raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
+    user, address = db.merge(who.user), _address(request)
+    if login_blocked(db, user.username, address):
+        return page(
+            request, "login_totp.html", None, 429, csrf_token=who.session.csrf_token, error="Too many failed sign-ins: wait 15 minutes."
+        )
+    step = totp.matching_step(user.totp_secret, code, user.totp_last_step) if user.totp_secret else None
+    recovered = step is None and totp.use_recovery_code(db, user, code)
+    if step is None and not recovered:
+        record_login(db, user.username, user, address, False)
+        db.commit()
+        return page(request, "login_totp.html", None, 401, csrf_token=who.session.csrf_token, error="That code is not right (or was used).")
+    if step is not None:
+        user.totp_last_step = step
+    else:
+        audit.record(db, user.username, "totp.recovery-code-used", left=totp.recovery_codes_left(db, user))
+    db.delete(db.merge(who.session))  # a new session (and cookie) once both steps are done
+    record_login(db, user.username, user, address, True)
     return _signed_in(db, user)
 
 

@@ -16,17 +16,21 @@ from sqlalchemy.orm import Session
 
 from domosec.report.formats import FORMATS, FormatName, RenderOptions, render
 from domosec.report.householder import home_plans
-from domosec.web import audit, service
+from domosec.web import audit, findings, service
 from domosec.web.access import Permission, can, object_in, project_for
-from domosec.web.db import ROLES, AssessmentRecord, FindingRow, Membership, ModelVersion, OrgMember, Project, User
+from domosec.web.db import ROLES, AssessmentRecord, Membership, ModelVersion, OrgMember, Project, User
 from domosec.web.deps import CallerDep, DbDep, FormDep, field, page
 
-router = APIRouter(prefix="/projects/{project_id}")
+router = APIRouter(prefix="/projects/{project_id}", include_in_schema=False)
 FINDING_ID = re.compile(r"[0-9a-f]{16}")
+REVIEW_STATUSES = ("confirmed", "disputed")
+MAX_FACTS = 100
+"""The householder's view lists the facts behind at most this many open findings, worst first."""
 
 
 def _assessments(db: Session, project: Project) -> list[AssessmentRecord]:
-    return list(db.scalars(select(AssessmentRecord).where(AssessmentRecord.project_id == project.id).order_by(AssessmentRecord.id.desc())))
+    query = select(AssessmentRecord).where(AssessmentRecord.project_id == project.id)  # the document is deferred: not read
+    return list(db.scalars(query.order_by(AssessmentRecord.id.desc())))
 
 
 @router.get("")
@@ -61,6 +65,7 @@ def add_member(project_id: int, form: FormDep, who: CallerDep, db: DbDep) -> Res
         raise HTTPException(422, f"there is no user '{username}'")
     if user.id == who.user.id:
         raise HTTPException(422, "you cannot change your own role")
+    service.lock_project(db, project)  # two owners adding the same person at once: one membership
     membership = db.get(Membership, (project.id, user.id))
     if membership is None:
         db.add(Membership(project_id=project.id, user_id=user.id, role=role))
@@ -143,27 +148,40 @@ def assessment_page(
     who: CallerDep,
     db: DbDep,
     level: str = "",
+    after: str = "",
 ) -> Response:
     project, role = project_for(db, who.user, project_id, Permission.view_project)
     record = object_in(db, AssessmentRecord, assessment_id, project)
     if not can(role, Permission.view_expert):
-        plans = home_plans(service.load_assessment(record))
-        return page(request, "assessment_home.html", who, project=project, record=record, plans=plans)
-    query = select(FindingRow).where(FindingRow.assessment_id == record.id)
-    if level:
-        query = query.where(FindingRow.level == level)
-    findings = db.scalars(query.order_by(FindingRow.score.desc(), FindingRow.rule_id, FindingRow.finding_id).limit(1000)).all()
-    approvers = dict(db.execute(select(User.id, User.username)).all())
+        assessment = service.load_assessment(record)
+        facts = sorted((f for f in assessment.findings if f.is_open), key=lambda f: (-f.inherent.score, f.rule_id, f.id))[:MAX_FACTS]
+        return page(
+            request,
+            "assessment_home.html",
+            who,
+            project=project,
+            record=record,
+            plans=home_plans(assessment),
+            facts=facts,
+            reviews=findings.reviews_for(db, project, [f.id for f in facts]),
+            can_review=can(role, Permission.review_facts),
+        )
+    if level and level not in findings.LEVELS:
+        raise HTTPException(404, "no such level")
+    try:
+        shown = findings.findings_page(db, project, record, level or None, after or None)
+    except findings.UnknownCursor:
+        raise HTTPException(404, "no such finding in this assessment") from None
     return page(
         request,
         "assessment.html",
         who,
         project=project,
         record=record,
-        findings=findings,
+        shown=shown,
         level=level,
-        treatments=service.treatments(db, project),
-        approvers=approvers,
+        counts=findings.level_counts(db, record),
+        disputes=findings.disputes(db, project, record),
         can=lambda p: can(role, Permission(p)),
         formats=sorted(FORMATS),
         today=dt.date.today(),
@@ -195,6 +213,24 @@ def accept_finding(
     return RedirectResponse(back if back.startswith(f"/projects/{project.id}/") else f"/projects/{project.id}", status_code=303)
 
 
+@router.post("/findings/{finding_id}/review")
+def review_facts(project_id: int, finding_id: str, form: FormDep, who: CallerDep, db: DbDep) -> Response:
+    """A householder confirms or disputes the facts behind a finding, with a comment (required to dispute)."""
+    project, _ = project_for(db, who.user, project_id, Permission.review_facts)
+    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
+        raise HTTPException(404, "no such finding in this project")
+    status, comment = field(form, "status", 16), field(form, "comment", 2000)
+    if status not in REVIEW_STATUSES:
+        raise HTTPException(422, f"the facts are {' or '.join(REVIEW_STATUSES)}")
+    if status == "disputed" and not comment:
+        raise HTTPException(422, "say what is not right in the comment")
+    service.review_facts(db, project, finding_id, who.user, status, comment)
+    audit.record(db, who.user.username, "finding.review", project.id, finding=finding_id, status=status, comment=comment)
+    db.commit()
+    back = field(form, "back", 200)
+    return RedirectResponse(back if back.startswith(f"/projects/{project.id}/") else f"/projects/{project.id}", status_code=303)
+
+
 @router.get("/assessments/{assessment_id}/report/{fmt}")
 def report(
     project_id: int,
@@ -205,7 +241,11 @@ def report(
     audience: str = "expert",
 ) -> Response:
     project, role = project_for(db, who.user, project_id, Permission.view_project)
-    record = object_in(db, AssessmentRecord, assessment_id, project)
+    return report_response(object_in(db, AssessmentRecord, assessment_id, project), role, fmt, audience)
+
+
+def report_response(record: AssessmentRecord, role: str, fmt: str, audience: str) -> Response:
+    """A stored assessment rendered in ``fmt`` for ``audience``, as a download; 403/404/409 when it cannot be."""
     if fmt not in FORMATS or audience not in ("expert", "home"):
         raise HTTPException(404, "no such report format")
     if audience == "expert" and not can(role, Permission.view_expert):

@@ -20,14 +20,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from domosec.web.db import LoginEvent, User, WebSession, utcnow
+from domosec.web.db import ApiToken, LoginEvent, User, WebSession, utcnow
 
 SESSION_COOKIE = "domosec_session"
 LOGIN_CSRF_COOKIE = "domosec_login_csrf"
 SESSION_LIFETIME = dt.timedelta(hours=12)
+SECOND_STEP_LIFETIME = dt.timedelta(minutes=5)
 MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 MIN_PASSWORD = 10
+TOKEN_PREFIX = "dsw_"
+TOKEN_SCOPES = ("read", "write")
+TOKEN_USE_GRANULARITY = dt.timedelta(minutes=1)
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("domosec: a password nobody has")
@@ -49,12 +53,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def new_session(db: Session, user: User) -> str:
-    """Start a session for ``user``; the cookie value is returned and never stored."""
+def new_session(db: Session, user: User, *, verified: bool = True) -> str:
+    """Start a session for ``user``; the cookie value is returned and never stored. An unverified session (a right
+    password, the TOTP code still to come) lasts :data:`SECOND_STEP_LIFETIME` and opens nothing but that step."""
     token = secrets.token_urlsafe(32)
-    now = utcnow()
+    lifetime = SESSION_LIFETIME if verified else SECOND_STEP_LIFETIME
     db.add(
-        WebSession(token_hash=token_hash(token), csrf_token=secrets.token_urlsafe(32), user_id=user.id, expires_at=now + SESSION_LIFETIME)
+        WebSession(
+            token_hash=token_hash(token),
+            csrf_token=secrets.token_urlsafe(32),
+            user_id=user.id,
+            expires_at=utcnow() + lifetime,
+            verified=verified,
+        )
     )
     return token
 
@@ -90,3 +101,23 @@ def login_blocked(db: Session, username: str, address: str) -> bool:
 
 def record_login(db: Session, username: str, user: User | None, address: str, success: bool) -> None:
     db.add(LoginEvent(username=username[:64], user_id=user.id if user else None, address=address[:64], success=success))
+
+
+def new_api_token(db: Session, user: User, name: str, scope: str) -> tuple[ApiToken, str]:
+    """A new API token for ``user``: the row (holding only the SHA-256) and the token, to be shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name[:100], scope=scope, token_hash=token_hash(token))
+    db.add(row)
+    db.flush()
+    return row, token
+
+
+def api_token_for(db: Session, token: str) -> ApiToken | None:
+    """The live (not revoked) token row for a presented token, else None; notes when it was last used."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    found = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None)))
+    if found is not None and (found.last_used_at is None or utcnow() - found.last_used_at >= TOKEN_USE_GRANULARITY):
+        found.last_used_at = utcnow()
+        db.commit()
+    return found

@@ -13,7 +13,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from domosec.engine.assess import assess
 from domosec.engine.ruleset import LoadedRule, load_rules
 from domosec.errors import Diagnostic, InputError
 from domosec.model.load import load_model_text
-from domosec.web.db import AssessmentRecord, FindingRow, ModelVersion, Project, Treatment, User, utcnow
+from domosec.web.db import AssessmentRecord, FactReview, FindingRow, ModelVersion, Project, Treatment, User, utcnow
 
 MAX_MODEL_BYTES = 2 * 1024 * 1024
 LEVEL_ORDER = {"very-high": 5, "high": 4, "medium": 3, "low": 2, "very-low": 1}
@@ -61,14 +61,19 @@ def check_model(text: str, name: str) -> tuple[str, ModelProblems | None]:
     return loaded.model.system.id, None
 
 
+def lock_project(db: Session, project: Project) -> None:
+    """Take the project's write lock until the transaction ends (a row lock on PostgreSQL, the database's write lock on
+    SQLite), so a read-then-write on the project (the next version number, one decision per control) is not raced."""
+    db.execute(update(Project).where(Project.id == project.id).values(name=Project.name))
+
+
 def add_model_version(db: Session, project: Project, user: User, text: str, note: str) -> ModelVersion | ModelProblems:
     text = text.replace("\r\n", "\n")
-    number = (
-        db.scalar(select(ModelVersion.number).where(ModelVersion.project_id == project.id).order_by(ModelVersion.number.desc())) or 0
-    ) + 1
-    home_id, problems = check_model(text, f"model-v{number}.yaml")
+    home_id, problems = check_model(text, f"model-v{_next_number(db, project)}.yaml")  # checked before the lock is taken
     if problems:
         return problems
+    lock_project(db, project)
+    number = _next_number(db, project)
     version = ModelVersion(
         project_id=project.id,
         number=number,
@@ -81,6 +86,11 @@ def add_model_version(db: Session, project: Project, user: User, text: str, note
     db.add(version)
     db.flush()
     return version
+
+
+def _next_number(db: Session, project: Project) -> int:
+    latest = db.scalar(select(ModelVersion.number).where(ModelVersion.project_id == project.id).order_by(ModelVersion.number.desc()))
+    return (latest or 0) + 1
 
 
 def run_assessment(db: Session, version: ModelVersion, user: User, as_of: dt.date | None = None) -> AssessmentRecord:
@@ -121,10 +131,6 @@ def load_assessment(record: AssessmentRecord) -> Assessment:
     return Assessment.model_validate_json(record.document)
 
 
-def treatments(db: Session, project: Project) -> dict[str, Treatment]:
-    return {t.finding_id: t for t in db.scalars(select(Treatment).where(Treatment.project_id == project.id))}
-
-
 def accept(db: Session, project: Project, finding_id: str, approver: User, reason: str, expires: dt.date) -> None:
     """Record the acceptance, replacing the project's earlier decision on the finding (one statement: two owners
     accepting the same finding at once both succeed, the later one wins)."""
@@ -132,6 +138,14 @@ def accept(db: Session, project: Project, finding_id: str, approver: User, reaso
     dialect = db.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Treatment).values(project_id=project.id, finding_id=finding_id, **values)
+    db.execute(statement.on_conflict_do_update(index_elements=["project_id", "finding_id"], set_=values))
+
+
+def review_facts(db: Session, project: Project, finding_id: str, reviewer: User, status: str, comment: str) -> None:
+    """Record a householder's word on the facts behind a finding (one per project and finding; the later one wins)."""
+    values = {"status": status, "comment": comment[:2000], "reviewer_id": reviewer.id, "reviewed_at": utcnow()}
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(FactReview).values(project_id=project.id, finding_id=finding_id, **values)
     db.execute(statement.on_conflict_do_update(index_elements=["project_id", "finding_id"], set_=values))
 
 
