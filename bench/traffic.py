@@ -8,12 +8,16 @@ same fields (addresses, ports, lengths, DNS names, SNI, TLS version, HTTP Host a
 MQTT user name). Peak memory is each child's maximum resident set size (wait4).
 
     .venv/bin/python bench/traffic.py                      # 300,000 packets, 20,000 flows (about a minute)
-    .venv/bin/python bench/traffic.py --packets 5000000 --flows 50000   # the issue's 1 GB capture (long)
+    .venv/bin/python bench/traffic.py --packets 5000000 --flows 50000   # a 1 GB generated capture (long)
+    sudo .venv/bin/python bench/traffic.py --whole-day     # 1 GB built from real lab traffic (bench/traffic_day.py; root)
+    sudo .venv/bin/python bench/traffic.py --whole-day --size-mb 200 --no-tshark
+    sudo .venv/bin/python bench/traffic.py --whole-day --no-tshark --yaml   # also the merged model's path (peak memory)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -112,15 +116,38 @@ def main() -> None:
     parser.add_argument("--packets", type=int, default=300_000)
     parser.add_argument("--flows", type=int, default=20_000)
     parser.add_argument("--no-tshark", action="store_true")
+    parser.add_argument("--only-tshark", action="store_true", help="measure tshark alone (the run is long: one tool at a time)")
+    parser.add_argument("--whole-day", action="store_true", help="a capture built from real lab traffic (root: network namespaces)")
+    parser.add_argument("--size-mb", type=int, default=1000, help="the whole-day capture's size (default 1000 MB)")
+    parser.add_argument("--yaml", action="store_true", help="also measure the merged model's path (-o observed.yaml)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="domosec-bench-traffic-") as folder:
         capture = Path(folder) / "bench.pcap"
-        size = generate(capture, args.packets, args.flows)
-        count = (args.packets // args.flows if args.packets >= 2 * args.flows else 2) * args.flows
-        print(f"capture: {count:,} packets, {args.flows:,} flows, {size / 1e6:,.0f} MB")
+        if args.whole_day:
+            from traffic_day import record_session, repeat_to_size
+
+            started = time.perf_counter()
+            session, prefix, cloud = record_session(Path(folder))
+            count, copies = repeat_to_size(session, prefix, cloud, capture, args.size_mb * 1_000_000)
+            size = capture.stat().st_size
+            print(f"capture: {count:,} packets, {size / 1e6:,.0f} MB: {copies:,} copies of a {session.stat().st_size / 1e3:,.0f} kB "
+                  f"lab session spread over 24 h (built in {time.perf_counter() - started:.0f} s)")  # fmt: skip
+        else:
+            size = generate(capture, args.packets, args.flows)
+            count = (args.packets // args.flows if args.packets >= 2 * args.flows else 2) * args.flows
+            print(f"capture: {count:,} packets, {args.flows:,} flows, {size / 1e6:,.0f} MB")
         rows = []
-        ours = [sys.executable, "-m", "domosec", "traffic", str(capture), "--format", "json", "-o", str(Path(folder) / "flows.json")]
-        rows.append(("domosec traffic --format json", *measure(ours, Path(folder) / "ours.out")))
+        flows_json = Path(folder) / "flows.json"
+        if not args.only_tshark:
+            ours = [sys.executable, "-m", "domosec", "traffic", str(capture), "--format", "json", "-o", str(flows_json)]
+            rows.append(("domosec traffic --format json", *measure(ours, Path(folder) / "ours.out")))
+            if rows[-1][-1] == 0:
+                doc = json.loads(flows_json.read_text(encoding="utf-8"))
+                print(f"domosec: {len(doc['flows']):,} flows, {len(doc['hosts']):,} hosts, warnings: {doc['capture']['warnings']}")
+                del doc
+            if args.yaml:
+                merged = [sys.executable, "-m", "domosec", "traffic", str(capture), "-o", str(Path(folder) / "observed.yaml")]
+                rows.append(("domosec traffic (merged YAML)", *measure(merged, Path(folder) / "yaml.out")))
         tshark = shutil.which("tshark")
         if tshark and not args.no_tshark:
             command = [tshark, "-r", str(capture), "-n", "-T", "fields", *(x for f in TSHARK_FIELDS for x in ("-e", f))]
@@ -129,8 +156,8 @@ def main() -> None:
         print(f"{'tool':<32} {'wall s':>7} {'CPU s':>7} {'packets/CPU s':>14} {'peak MB':>8} exit")
         for tool, wall, cpu, peak_bytes, code in rows:
             print(f"{tool:<32} {wall:7.2f} {cpu:7.2f} {count / cpu:14,.0f} {peak_bytes / 1e6:8.0f} {code}")
-        if len(rows) == 2:
-            print(f"domosec / tshark packets per CPU second: {rows[1][2] / rows[0][2]:.2f}x")
+        if len(rows) >= 2 and rows[-1][0].startswith("tshark") and not args.only_tshark:
+            print(f"domosec / tshark packets per CPU second: {rows[-1][2] / rows[0][2]:.2f}x")
 
 
 if __name__ == "__main__":

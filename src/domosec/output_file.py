@@ -17,8 +17,9 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from domosec.errors import Diagnostic, InputError
 
@@ -112,6 +113,14 @@ def write_atomically(path: Path, payload: str | bytes) -> None:
 
     ``path`` is checked again (:func:`output_file_problems`), now that the command has read its inputs.
     """
+    with writing_atomically(path) as handle:
+        handle.write(payload.encode("utf-8") if isinstance(payload, str) else payload)
+
+
+@contextlib.contextmanager
+def writing_atomically(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s contents to in pieces (a large document written as it is made): a temporary
+    file beside ``path``, renamed to it when the block ends, removed if the block fails; as :func:`write_atomically`."""
     check_output_file(path)
     target = _final(path)
     try:
@@ -125,7 +134,7 @@ def write_atomically(path: Path, payload: str | bytes) -> None:
         raise InputError([output_problem(path, "cannot-write", exc.strerror or str(exc))]) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload.encode("utf-8") if isinstance(payload, str) else payload)
+            yield handle
         if previous is not None:
             _keep_owner(tmp, previous)
             os.chmod(tmp, stat.S_IMODE(previous.st_mode))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from domosec.evidence.traffic.analyse import Analysis
 
 SHOWN_FINDINGS = 20
 
@@ -24,8 +27,15 @@ def traffic(
         list[Path] | None,
         typer.Option(
             "--trackers",
-            help="A tracker list you downloaded: hosts file, Adblock ||name^ rules or names (repeatable).",
+            help="A tracker list you downloaded: hosts file, Adblock ||name^ rules, names, or DuckDuckGo Tracker Radar "
+            "(its directory, a domain or entity JSON file, tds.json) (repeatable).",
             rich_help_panel="Input",
+        ),
+    ] = None,
+    geoip: Annotated[
+        Path | None,
+        typer.Option(
+            help="A GeoIP country database (.mmdb: MaxMind GeoLite2, DB-IP): each destination's country.", rich_help_panel="Input"
         ),
     ] = None,
     output: Annotated[
@@ -77,16 +87,19 @@ def traffic(
         base = load_model(model).model
     names = read_device_names(devices) if devices is not None else {}
     lists = load_tracker_lists(trackers) if trackers else None
-    analysis = read_capture(capture, trackers=lists, max_flows=max_flows, progress=_progress if sys.stderr.isatty() else None)
+    countries = None
+    if geoip is not None:
+        from domosec.evidence.traffic.geoip import GeoIP
+
+        countries = GeoIP(geoip)
+    analysis = read_capture(
+        capture, trackers=lists, geoip=countries, max_flows=max_flows, progress=_progress if sys.stderr.isatty() else None
+    )
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     report = None
     if format == "json":
-        import orjson
-
-        from domosec.evidence.traffic.analyse import document
-
-        text = orjson.dumps(document(analysis), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+        _write_json(analysis, output)
     else:
         from domosec.evidence.scan.output import model_yaml
         from domosec.evidence.traffic.merge import merge_traffic
@@ -94,14 +107,14 @@ def traffic(
         merged, report = merge_traffic(analysis, base, home_id, capture.name, names)
         header = [f"Written by domosec traffic from {capture.name}; observed facts carry provenance source 'observed'."]
         text = model_yaml(merged, header=header)
-    if output is None:
-        from domosec.cli.output import echo_document
+        if output is None:
+            from domosec.cli.output import echo_document
 
-        echo_document(text)
-    else:
-        from domosec.output_file import write_atomically
+            echo_document(text)
+        else:
+            from domosec.output_file import write_atomically
 
-        write_atomically(output, text)
+            write_atomically(output, text)
     stats, table = analysis.stats, analysis.table
     errors.print(
         f"read {stats.packets} packets ({stats.format or 'unknown format'}): {len(table.flows)} flows, {len(table.hosts)} local hosts, "
@@ -123,6 +136,28 @@ def traffic(
         errors.print(f"{capture}: warning: {warning}", style="yellow", markup=False)
     if output is not None:
         errors.print(f"wrote {output}" + ("; next: domosec assess " + str(output) if format == "yaml" else ""), markup=False)
+
+
+def _write_json(analysis: Analysis, output: Path | None) -> None:
+    """The ``--format json`` document, written as its rows are made (never whole in memory): to ``output`` through a
+    temporary file renamed at the end, or to standard output (on a terminal with control characters escaped)."""
+    from domosec.evidence.traffic.analyse import write_document
+
+    if output is not None:
+        from domosec.output_file import writing_atomically
+
+        with writing_atomically(output) as handle:
+            write_document(analysis, handle.write)
+        return
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    if sys.stdout.isatty():
+        from domosec.safe_text import json_escaped
+
+        write_document(analysis, lambda piece: stream.write(json_escaped(piece.decode()).encode()))
+    else:
+        write_document(analysis, stream.write)
+    stream.flush()
 
 
 def _progress(done: int, total: int) -> None:

@@ -153,6 +153,7 @@ def test_bulk_path_agrees_with_the_per_packet_path(tmp_path: Path) -> None:
     table = FlowTable()
     with path.open("rb") as stream:
         table.add_all(read_packets(stream, stats))
+    table.finish()
     slow = analyse(table, stats)
     assert flow_rows(bulk) == flow_rows(slow) and len(flow_rows(bulk)) == 180
     assert hosts_rows(bulk) == hosts_rows(slow) and bulk.findings == slow.findings
@@ -195,3 +196,23 @@ def test_ftp_password_is_seen_not_kept(tmp_path: Path) -> None:
     rows = flow_rows(read_capture(path))
     assert rows[0]["protocol"] == "ftp" and rows[0]["credentials_seen"] == ["FTP PASS command"]
     assert PASSWORD not in repr(rows)
+
+
+def test_json_written_row_by_row_is_one_document_to_a_file_or_standard_output(tmp_path: Path) -> None:
+    frames = [ethernet(ipv4_tcp("192.168.1.20", "192.168.1.30", 40000 + n, 80, http_with_basic())) for n in range(30)]
+    capture = tmp_path / "c.pcap"
+    capture.write_bytes(pcap(frames))
+    out = tmp_path / "out" / "flows.json"
+    written, shown = run_traffic(capture, "--format", "json", "-o", out), run_traffic(capture, "--format", "json")
+    assert written.returncode == shown.returncode == 0, written.stderr + shown.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text == shown.stdout and PASSWORD not in text
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"  # sorted keys, indented, deterministic
+    assert [f["client_port"] for f in doc["flows"]] == list(range(40000, 40030)) and len(doc["findings"]) == 1
+    assert doc["hosts"][0]["ssdp_servers"] == [] and doc["hosts"][0]["ssdp_types"] == []
+    assert sorted(p.name for p in out.parent.iterdir()) == ["flows.json"]  # the temporary file beside it was renamed
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(pcap([]))
+    result = run_traffic(empty, "--format", "json")
+    assert result.returncode == 0 and json.loads(result.stdout)["flows"] == [] and '"flows": [],' in result.stdout

@@ -19,9 +19,24 @@ _IPV6_EXTENSIONS = frozenset({0, 43, 60})
 _U16 = struct.Struct("!H")
 
 
+@dataclass(slots=True, frozen=True)
+class Fragment:
+    """One IP fragment: the datagram's identification, where this piece goes (bytes), whether more follow, its bytes."""
+
+    version: int
+    ident: int
+    offset: int
+    more: bool
+    data: bytes
+
+
 @dataclass(slots=True)
 class Decoded:
-    """One packet's addresses and ports; ``payload`` is the transport payload (empty when there is none)."""
+    """One packet's addresses and ports; ``payload`` is the transport payload (empty when there is none).
+
+    An IP fragment has ``fragment`` set and its piece in ``piece`` (ports and payload are then read
+    from the reassembled datagram, see :mod:`.fragments`).
+    """
 
     src_mac: str
     dst_mac: str
@@ -33,6 +48,8 @@ class Decoded:
     payload: bytes
     tcp_flags: int
     fragment: bool
+    seq: int = 0
+    piece: Fragment | None = None
 
 
 def mac_text(raw: bytes) -> str:
@@ -90,10 +107,11 @@ def _ipv4(data: bytes, offset: int, src_mac: str, dst_mac: str) -> Decoded | Non
     src = socket.inet_ntop(socket.AF_INET, data[offset + 12 : offset + 16])
     dst = socket.inet_ntop(socket.AF_INET, data[offset + 16 : offset + 20])
     end = min(len(data), offset + total) if total >= header else len(data)
-    fragment = bool(flags_fragment & 0x3FFF)  # more fragments, or an offset
-    if flags_fragment & 0x1FFF:  # not the first fragment: no transport header
-        return Decoded(src_mac, dst_mac, src, dst, proto, 0, 0, b"", 0, True)
-    return _transport(data, offset + header, end, proto, src, dst, src_mac, dst_mac, fragment)
+    if flags_fragment & 0x3FFF:  # more fragments, or an offset
+        ident = _U16.unpack_from(data, offset + 4)[0]
+        piece = Fragment(4, ident, (flags_fragment & 0x1FFF) * 8, bool(flags_fragment & 0x2000), data[offset + header : end])
+        return Decoded(src_mac, dst_mac, src, dst, proto, 0, 0, b"", 0, True, 0, piece)
+    return _transport(data, offset + header, end, proto, src, dst, src_mac, dst_mac)
 
 
 def _ipv6(data: bytes, offset: int, src_mac: str, dst_mac: str) -> Decoded | None:
@@ -104,26 +122,32 @@ def _ipv6(data: bytes, offset: int, src_mac: str, dst_mac: str) -> Decoded | Non
     src = socket.inet_ntop(socket.AF_INET6, data[offset + 8 : offset + 24])
     dst = socket.inet_ntop(socket.AF_INET6, data[offset + 24 : offset + 40])
     end = min(len(data), offset + 40 + total)
-    pos, fragment = offset + 40, False
+    pos = offset + 40
     for _ in range(8):  # a bounded walk over extension headers
         if proto in _IPV6_EXTENSIONS and pos + 2 <= end:
             proto, pos = data[pos], pos + (data[pos + 1] + 1) * 8
         elif proto == 44 and pos + 8 <= end:  # fragment header
-            fragment = True
-            if _U16.unpack_from(data, pos + 2)[0] & 0xFFF8:
-                return Decoded(src_mac, dst_mac, src, dst, data[pos], 0, 0, b"", 0, True)
-            proto, pos = data[pos], pos + 8
+            where, ident = struct.unpack_from("!HI", data, pos + 2)
+            piece = Fragment(6, ident, where & 0xFFF8, bool(where & 1), data[pos + 8 : end])
+            return Decoded(src_mac, dst_mac, src, dst, data[pos], 0, 0, b"", 0, True, 0, piece)
         else:
             break
-    return _transport(data, pos, end, proto, src, dst, src_mac, dst_mac, fragment)
+    return _transport(data, pos, end, proto, src, dst, src_mac, dst_mac)
 
 
-def _transport(data: bytes, pos: int, end: int, proto: int, src: str, dst: str, src_mac: str, dst_mac: str, fragment: bool) -> Decoded:
+def transport(segment: bytes, proto: int, src: str, dst: str, src_mac: str = "", dst_mac: str = "") -> Decoded:
+    """The ports and payload of a whole transport segment (a reassembled datagram's contents)."""
+    decoded = _transport(segment, 0, len(segment), proto, src, dst, src_mac, dst_mac)
+    decoded.fragment = True
+    return decoded
+
+
+def _transport(data: bytes, pos: int, end: int, proto: int, src: str, dst: str, src_mac: str, dst_mac: str) -> Decoded:
     if proto == TCP and pos + 20 <= end:
-        sport, dport = struct.unpack_from("!HH", data, pos)
+        sport, dport, seq = struct.unpack_from("!HHI", data, pos)
         header = (data[pos + 12] >> 4) * 4
-        return Decoded(src_mac, dst_mac, src, dst, proto, sport, dport, data[pos + header : end], data[pos + 13], fragment)
+        return Decoded(src_mac, dst_mac, src, dst, proto, sport, dport, data[pos + header : end], data[pos + 13], False, seq)
     if proto == UDP and pos + 8 <= end:
         sport, dport = struct.unpack_from("!HH", data, pos)
-        return Decoded(src_mac, dst_mac, src, dst, proto, sport, dport, data[pos + 8 : end], 0, fragment)
-    return Decoded(src_mac, dst_mac, src, dst, proto, 0, 0, b"", 0, fragment)
+        return Decoded(src_mac, dst_mac, src, dst, proto, sport, dport, data[pos + 8 : end], 0, False)
+    return Decoded(src_mac, dst_mac, src, dst, proto, 0, 0, b"", 0, False)

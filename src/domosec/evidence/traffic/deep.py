@@ -1,4 +1,4 @@
-"""Deep parsing of the few payloads that carry names, versions or logins: DNS, DHCP, TLS hellos, HTTP, MQTT, FTP, telnet.
+"""Deep parsing of the few payloads that carry names, versions or logins: DNS, DHCP, SSDP, TLS hellos, HTTP, MQTT, FTP, telnet.
 
 Each function takes one payload and returns what it found, or nothing; none raises on malformed
 input. Credentials are never returned: only the fact that one was sent, and how.
@@ -134,6 +134,27 @@ def http_request(payload: bytes) -> tuple[str, str, bool] | None:
     return host, agent, basic
 
 
+def ssdp_announcement(payload: bytes) -> tuple[str, str] | None:
+    """(SERVER, device or service type) a UPnP device announces in an SSDP ``NOTIFY`` (its ``NT``) or an answer to a
+    search (``HTTP/1.1 200 OK``, its ``ST``), or None; printable text only, each at most 200 characters."""
+    if not payload.startswith((b"NOTIFY ", b"HTTP/1.1 200", b"HTTP/1.0 200")):
+        return None
+    head = payload.split(b"\r\n\r\n", 1)[0][:4096]
+    server = kind = ""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        key = name.strip().lower()
+        if key == b"server":
+            server = _printable(value)
+        elif key == b"nt" or (key == b"st" and not payload.startswith(b"NOTIFY ")):
+            kind = _printable(value)
+    return (server, kind) if server or kind else None
+
+
+def _printable(value: bytes) -> str:
+    return "".join(c for c in value.strip().decode("latin-1") if c.isprintable())[:200]
+
+
 def mqtt_connect(payload: bytes) -> tuple[bool, bool] | None:
     """(user name sent, password sent) from an MQTT CONNECT packet, or None."""
     if len(payload) < 12 or payload[0] != 0x10:
@@ -166,3 +187,74 @@ def ftp_login(payload: bytes) -> bool:
 def telnet_prompt(payload: bytes) -> bool:
     """Whether a server's text asks for a password (the client's next line is then a login)."""
     return b"assword" in payload[-64:]
+
+
+NONE, MORE, WHOLE, TOO_LONG = "none", "more", "whole", "too-long"
+MAX_MESSAGE = 16 * 1024
+_TLS_TYPES = (1, 2)  # ClientHello, ServerHello
+
+
+def message(data: bytes, *, start: bool = True) -> tuple[str, bytes]:
+    """Whether ``data`` (the start of a payload or of a reassembled stream) holds a whole message the parsers read.
+
+    Returns ``(NONE, b"")`` when it starts no TLS hello, HTTP request or MQTT CONNECT; ``(MORE, b"")``
+    when it starts one that continues in later segments; ``(TOO_LONG, b"")`` when that message is
+    longer than :data:`MAX_MESSAGE`; ``(WHOLE, message)`` otherwise, the message in the form the
+    parsers read (a TLS handshake message split over several records comes as one record). Only at the
+    ``start`` of a direction's bytes are a few letters of an HTTP method taken for a request's beginning.
+    """
+    if not data:
+        return NONE, b""
+    if data[0] == 0x16:
+        return _tls_message(data)
+    if data[0] == 0x10:
+        return _mqtt_message(data)
+    if data.startswith(HTTP_METHODS):
+        end = data.find(b"\r\n\r\n", 0, 8192)
+        if end >= 0:
+            return WHOLE, data[: end + 4]
+        return (WHOLE, data[:8192]) if len(data) >= 8192 else (MORE, b"")
+    if start and len(data) < 9 and any(method.startswith(data) for method in HTTP_METHODS):
+        return MORE, b""
+    return NONE, b""
+
+
+def _tls_message(data: bytes) -> tuple[str, bytes]:
+    gathered = b""
+    pos = 0
+    while pos + 5 <= len(data):
+        if data[pos] != 0x16 or data[pos + 1] != 3:
+            return NONE, b""
+        size = struct.unpack_from("!H", data, pos + 3)[0]
+        gathered += data[pos + 5 : pos + 5 + size]
+        if gathered and gathered[0] not in _TLS_TYPES:
+            return NONE, b""
+        if len(gathered) >= 4:
+            need = 4 + int.from_bytes(gathered[1:4], "big")
+            if need > MAX_MESSAGE:
+                return TOO_LONG, b""
+            if len(gathered) >= need:
+                return WHOLE, data[:5] + gathered[:need]
+        if size == 0:
+            return NONE, b""
+        pos += 5 + size
+    if len(data) > pos + 1 and data[pos + 1] != 3:
+        return NONE, b""
+    return MORE, b""
+
+
+def _mqtt_message(data: bytes) -> tuple[str, bytes]:
+    pos, remaining, multiplier = 1, 0, 1
+    for _ in range(4):
+        if pos >= len(data):
+            return MORE, b""
+        digit = data[pos]
+        pos += 1
+        remaining += (digit & 0x7F) * multiplier
+        multiplier *= 128
+        if not digit & 0x80:
+            break
+    else:
+        return NONE, b""
+    need = pos + min(remaining, 12)  # the protocol name, level and flags: all mqtt_connect reads
+    return (WHOLE, data[:need]) if len(data) >= need else (MORE, b"")

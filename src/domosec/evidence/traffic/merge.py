@@ -25,7 +25,8 @@ from typing import Any
 
 from domosec.evidence.scan.matching import Element, match_hosts
 from domosec.evidence.scan.observations import Host
-from domosec.evidence.traffic.analyse import Analysis
+from domosec.evidence.traffic import payload
+from domosec.evidence.traffic.analyse import Analysis, Destination
 from domosec.evidence.traffic.destinations import party
 from domosec.evidence.traffic.flows import Flow
 from domosec.model.elements import Device, Service, System, SystemModel
@@ -48,6 +49,17 @@ ENDPOINT_PROTOCOLS = {
     "dns": "dns",
 }
 CLEAR_WITH_TLS_FORM = frozenset({"http", "mqtt", "coap", "rtsp", "telnet", "ftp"})
+PURPOSES = {
+    "Ad Motivated Tracking": "advertising",
+    "Advertising": "advertising",
+    "Action Pixels": "advertising",
+    "Ad Fraud": "advertising",
+    "Analytics": "analytics",
+    "Audience Measurement": "analytics",
+    "Third-Party Analytics Marketing": "analytics",
+    "Session Replay": "analytics",
+}
+"""Tracker Radar categories → the model's sharing purposes of a service the capture adds."""
 
 
 @dataclass
@@ -64,6 +76,7 @@ class _Link:
     target: str
     protocol: str
     flows: list[Flow] = field(default_factory=list)
+    leaves_home: bool = False
 
 
 def merge_traffic(
@@ -97,11 +110,13 @@ def merge_traffic(
             _fill(match.element, host)
     services: dict[str, Service] = {}
     links: dict[tuple[str, str, str], _Link] = {}
+    matched_macs: dict[str, Element] = {}  # the first matched host of each MAC, in host order (one pass: no quadratic search)
+    for host in hosts:
+        if host.mac and host.address in elements:
+            matched_macs.setdefault(host.mac, elements[host.address])
     for host in hosts:  # another address of a matched host's MAC (IPv6 beside IPv4) is the same element
-        if host.address not in elements and host.mac:
-            twin = next((h for h in hosts if h.mac == host.mac and h.address in elements), None)
-            if twin is not None:
-                elements[host.address] = elements[twin.address]
+        if host.address not in elements and host.mac in matched_macs:
+            elements[host.address] = matched_macs[host.mac]
     for flow in table.sorted_flows():
         if flow.client not in table.hosts or flow.protocol in ("dhcp", "mdns", "ssdp") or _group_address(flow.server):
             continue
@@ -112,17 +127,18 @@ def merge_traffic(
                 continue  # a local address that never answered: nothing is known of it
             target: Element | Service = elements.get(flow.server) or _new_device(flow.server, hosts, used, model, elements, report)
         else:
-            target = _service_for(dest.domain or flow.server, dest.name, dest.tracker, source.vendor, model, services, used, report)
+            target = _service_for(dest.domain or flow.server, dest, source.vendor, model, services, used, report)
         _endpoint_fact(target, flow, "lan" if dest.local else "internet")
         if target.id == source.id:
             continue  # a host talking to itself (loopback): no flow between elements
         key = (source.id, target.id, flow.protocol)
-        links.setdefault(key, _Link(source.id, target.id, flow.protocol)).flows.append(flow)
+        links.setdefault(key, _Link(source.id, target.id, flow.protocol, leaves_home=not dest.local)).flows.append(flow)
     declared = {(f.source, f.target, f.protocol) for f in model.flows}
+    revealing = _presence_links(analysis, links, elements)
     for key in sorted(links):
         if key in declared:
             continue
-        model.flows.append(_model_flow(links[key], used))
+        model.flows.append(_model_flow(links[key], used, analysis, revealing.get(key, "")))
         report.flows += 1
     return model, report
 
@@ -175,7 +191,7 @@ def _new_device(
 
 
 def _service_for(
-    key: str, name: str, tracker: str, vendor: str, model: SystemModel, services: dict[str, Service], used: set[str], report: MergeReport
+    key: str, dest: Destination, vendor: str, model: SystemModel, services: dict[str, Service], used: set[str], report: MergeReport
 ) -> Service:
     if key in services:
         return services[key]
@@ -183,11 +199,26 @@ def _service_for(
         if key.lower() in (service.id.lower(), service.name.strip().lower(), service.operator.strip().lower()):
             services[key] = service
             return service
-    kind = "third_party" if tracker or party(key, vendor) == "third" else "other"
-    why = [f"not in the model: contacted at {name or key}"]
-    if tracker:
-        why.append(f"on the tracker list {tracker}")
-    service = Service(id=_unique(key, used), name=key, kind=kind, provenance=_provenance("; ".join(why)))
+    kind = "third_party" if dest.tracker or party(key, vendor, dest.owner) == "third" else "other"
+    why = [f"not in the model: contacted at {dest.name or key}"]
+    if dest.tracker:
+        why.append(f"on the tracker list {dest.tracker}")
+    if dest.owner:
+        why.append(f"owned by {dest.owner}")
+    if dest.country:
+        why.append(f"server in {dest.country} (GeoIP; taken as its jurisdiction)")
+    purposes = sorted({PURPOSES[c] for c in dest.categories if c in PURPOSES})
+    service = Service.model_validate(
+        {
+            "id": _unique(key, used),
+            "name": key,
+            "kind": kind,
+            "operator": dest.owner,
+            "jurisdiction": dest.country,
+            "sharing_purposes": purposes,
+            "provenance": _provenance("; ".join(why)),
+        }
+    )
     model.services.append(service)
     services[key] = service
     report.added_services.append(service.id)
@@ -219,7 +250,23 @@ def _endpoint_fact(target: Element | Service, flow: Flow, exposure: str) -> None
     target.endpoints.append(Endpoint.model_validate({**facts, "exposure": exposure, "provenance": _provenance(detail)}))
 
 
-def _model_flow(link: _Link, used: set[str]) -> ModelFlow:
+def _presence_links(
+    analysis: Analysis, links: dict[tuple[str, str, str], _Link], elements: dict[str, Element]
+) -> dict[tuple[str, str, str], str]:
+    """For each host whose traffic reveals presence (presence.py), the link out of the home that carried most of its bytes."""
+    found: dict[tuple[str, str, str], str] = {}
+    for fact in analysis.presence:
+        element = elements.get(fact.host)
+        if element is None:
+            continue
+        candidates = [k for k, link in links.items() if k[0] == element.id and link.leaves_home]
+        if candidates:
+            best = max(sorted(candidates), key=lambda k: sum(f.bytes for f in links[k].flows))
+            found[best] = "; ".join(filter(None, (found.get(best, ""), f"{fact.kind}: {fact.detail}")))
+    return found
+
+
+def _model_flow(link: _Link, used: set[str], analysis: Analysis, presence: str) -> ModelFlow:
     flows = link.flows
     packets = sum(f.packets for f in flows)
     size = sum(f.bytes for f in flows)
@@ -233,15 +280,30 @@ def _model_flow(link: _Link, used: set[str]) -> ModelFlow:
         detail.append("TLS: " + ", ".join(versions))
     if credentials:
         detail.append("login seen in clear: " + "; ".join(credentials))
+    looks = [analysis.looks_encrypted(f) if f.protocol == "other" else f.encrypted for f in flows]
+    if any(f.protocol == "other" and look is not None for f, look in zip(flows, looks, strict=True)):
+        detail.append("unknown protocol judged by payload entropy")
+    clear = [f for f, look in zip(flows, looks, strict=True) if look is False]
+    markers: dict[str, int] = {}
+    for f in clear:
+        for kind, count in f.markers.items():
+            markers[kind] = markers.get(kind, 0) + count
+    if markers:
+        detail.append("seen in clear: " + ", ".join(f"{kind} ×{n}" for kind, n in sorted(markers.items())))
+    if presence:
+        detail.append(presence)
+    categories = {payload.CATEGORY[kind] for kind in markers} | ({"presence"} if presence else set())
     data: dict[str, Any] = {
         "id": _unique(f"observed-{link.source}-{link.target}-{link.protocol}", used),
         "from": link.source,
         "to": link.target,
         "protocol": link.protocol,
-        "encrypted": True if all(f.encrypted for f in flows) else (False if all(f.protocol != "other" for f in flows) else None),
+        "encrypted": True if all(look is True for look in looks) else (False if all(look is not None for look in looks) else None),
         "provenance": _provenance("; ".join(detail)),
     }
     if credentials:
-        data["data"] = ["credentials"]
+        categories.add("credentials")
         data["authenticated"] = True
+    if categories:
+        data["data"] = sorted(categories)
     return ModelFlow.model_validate(data)

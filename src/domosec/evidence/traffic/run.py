@@ -12,15 +12,21 @@ from pathlib import Path
 from domosec.errors import Diagnostic, InputError
 from domosec.evidence.scan.matching import normal_mac
 from domosec.evidence.traffic.analyse import Analysis, analyse
-from domosec.evidence.traffic.capture import Batch, ReadStats, read_records
+from domosec.evidence.traffic.capture import ReadStats, read_records
 from domosec.evidence.traffic.destinations import TrackerLists
 from domosec.evidence.traffic.flows import FlowTable
+from domosec.evidence.traffic.geoip import GeoIP
 
 MAX_DEVICES_FILE = 4 * 1024 * 1024
 
 
 def read_capture(
-    path: Path, *, trackers: TrackerLists | None = None, max_flows: int = 500_000, progress: Callable[[int, int], None] | None = None
+    path: Path,
+    *,
+    trackers: TrackerLists | None = None,
+    geoip: GeoIP | None = None,
+    max_flows: int = 500_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
     """The analysis of the capture at ``path``; a file that cannot be opened is an input error, a damaged one a warning."""
     try:
@@ -39,10 +45,8 @@ def read_capture(
 
     with stream:
         for record in read_records(stream, stats, (lambda done: progress(done, total)) if progress else None):
-            if isinstance(record, Batch):
-                add_batch(table, record)
-            else:
-                table.add(record)
+            add_batch(table, record)
+    table.finish()
     if not stats.format:
         reason = stats.warnings[0] if stats.warnings else "not a capture"
         raise InputError([Diagnostic(str(path), None, None, "not-a-capture", reason)])
@@ -50,9 +54,8 @@ def read_capture(
         stats.warnings.append(f"packets of unknown link types {sorted(table.unknown_linktypes)} were counted but not decoded")
     if table.overflow_packets:
         stats.warnings.append(f"more than {max_flows} flows: {table.overflow_packets} packets of further flows were counted only")
-    if table.fragments:
-        stats.warnings.append(f"{table.fragments} IP fragments: counted, not reassembled")
-    return analyse(table, stats, trackers)
+    stats.warnings.extend(table.reading_warnings())
+    return analyse(table, stats, trackers, geoip)
 
 
 def read_device_names(path: Path) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """A home's system along the ISO/IEC 27403 reference model, drawn by Graphviz as inline SVG.
 
 Users, networks, gateways and devices sit inside the home boundary (devices and gateways in
-their zone), services outside it; data flows are arrows, and attachments to networks dotted
-lines. Each element with open findings is filled in the colour of its worst residual level
+their zone), services outside it; data flows are arrows (an open arrowhead and "observed" for flows
+seen in a traffic capture rather than declared), and attachments to networks dotted lines. Each element with open findings is filled in the colour of its worst residual level
 and says how many it has. Above ``GROUP_THRESHOLD`` elements of one kind, devices are drawn
 as one node per zone and type (services and users per type), and flows between the same two
 nodes as one arrow, so a 5,000-device home stays a readable picture of bounded size.
@@ -245,7 +245,10 @@ def _flows(dot: graphviz.Digraph, flows: list[DataFlow], findings: list[Finding]
         words = ", ".join(c.replace("_", " ") for c in data[:3]) + (f" +{len(data) - 3}" if len(data) > 3 else "")
         head = f"{len(group):,} flows" if len(group) > 1 else ""
         clear = sum(1 for fl in group if fl.encrypted is False)
+        seen = sum(1 for fl in group if fl.observed)
         notes = []
+        if seen:
+            notes.append("observed" if seen == len(group) else f"{seen:,} observed")
         if clear:
             notes.append("unencrypted" if clear == len(group) else f"{clear:,} unencrypted")
         issues = [f for fl in group for f in marked.get(fl.id, [])]
@@ -255,6 +258,10 @@ def _flows(dot: graphviz.Digraph, flows: list[DataFlow], findings: list[Finding]
         attrs = {"penwidth": "1.6" if any(fl.leaves_home for fl in group) else "1.0", "constraint": "false"}
         if clear:
             attrs["style"] = "dashed"
+        if seen:  # seen in a traffic capture, not declared: an open arrowhead, and a class the page can style
+            attrs.update(arrowhead="onormal", **{"class": "flow flow_observed" if seen == len(group) else "flow flow_mixed"})
+        else:
+            attrs["class"] = "flow flow_declared"
         if issues:
             worst = max((f.residual.level for f in issues), key=LEVELS.index)
             attrs.update(color=LEVEL_LINE[worst], fontcolor=LEVEL_LINE[worst])
