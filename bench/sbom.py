@@ -2,7 +2,7 @@
 
 Measures, each phase in its own process so peak memory (max RSS) is the phase's own:
 
-- import: reading an OSV JSON dump and an NVD CVE 2.0 feed and writing the DuckDB store (``domosec vulndb import``);
+- import: reading an OSV ``all.zip`` dump and an NVD CVE 2.0 feed and writing the DuckDB store (``domosec vulndb import``);
 - match: :func:`domosec.vulndb.match.match_components` for 10,000 components (PyPI purls and firmware CPEs);
 - naive: a per-component Python loop over the same records with the same comparators, on a sample of
   components (a full run would take hours), extrapolated to 10,000; its matches are checked against the
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 SEED = 27403
@@ -40,8 +41,7 @@ def generate(work: Path, osv_records: int, nvd_records: int, components: int) ->
         a, b = version(), version()
         return (a, b) if tuple(map(int, a.split("."))) < tuple(map(int, b.split("."))) else (b, a)
 
-    with (work / "osv.json").open("w") as out:
-        out.write("[")
+    with zipfile.ZipFile(work / "osv-all.zip", "w", zipfile.ZIP_DEFLATED) as archive:  # as OSV publishes an ecosystem
         for i in range(osv_records):
             low, high = ordered()
             record = {
@@ -56,8 +56,7 @@ def generate(work: Path, osv_records: int, nvd_records: int, components: int) ->
                 ],
                 "database_specific": {"severity": rng.choice(["LOW", "MODERATE", "HIGH", "CRITICAL"])},
             }
-            out.write(("," if i else "") + json.dumps(record))
-        out.write("]")
+            archive.writestr(f"{record['id']}.json", json.dumps(record))
     vulns = []
     for i in range(nvd_records):
         vendor, product = rng.choice(products)
@@ -100,13 +99,13 @@ def _components(work: Path) -> list:  # type: ignore[type-arg]
 
 
 def phase_import(work: Path) -> dict[str, float]:
-    from domosec.vulndb.store import Rows, read_nvd, read_osv, store_info, write_store
+    from domosec.vulndb.feeds import read_nvd, read_osv
+    from domosec.vulndb.store import StoreWriter, store_info
 
     start, cpu = time.perf_counter(), time.process_time()
-    rows = Rows()
-    read_osv(work / "osv.json", rows, max_bytes=1 << 31)
-    read_nvd(work / "nvd.json", rows, max_bytes=1 << 31)
-    write_store(rows, work / "store.duckdb")
+    with StoreWriter(work / "store.duckdb") as store:  # as `domosec vulndb import` does
+        read_osv(work / "osv-all.zip", store, max_bytes=1 << 31)
+        read_nvd(work / "nvd.json", store, max_bytes=1 << 31)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     info = store_info(work / "store.duckdb")
     return {

@@ -17,7 +17,8 @@ vulndb_app = typer.Typer(
 
 def import_sbom(
     sbom_file: Annotated[
-        Path, typer.Argument(help="A CycloneDX 1.4–1.7 (JSON, XML) or SPDX 2.3 (JSON, tag-value) SBOM.", show_default=False)
+        Path,
+        typer.Argument(help="A CycloneDX 1.4–1.7 (JSON, XML), SPDX 2.3 (JSON, tag-value) or SPDX 3.0 (JSON-LD) SBOM.", show_default=False),
     ],
     asset: Annotated[str, typer.Option("--asset", "-a", help="ID of the device or gateway the software runs on.", show_default=False)],
     model: Annotated[Path | None, typer.Option("--model", "-m", help="Add the software to this model (else a new product model).")] = None,
@@ -91,19 +92,22 @@ def vulndb_import(
     max_bytes: Annotated[int, typer.Option(help="Refuse any input file (a zip: any record) over this many bytes.")] = 1024 * 1024 * 1024,
 ) -> None:
     """Build the offline vulnerability store from files you downloaded. Exit codes: 0 written, 2 bad input."""
+    from domosec.extras import require
+
+    require("sbom", "domosec vulndb import")
     from domosec.cli.output import errors
     from domosec.errors import Diagnostic, InputError
     from domosec.output_file import check_output_file
-    from domosec.vulndb.store import Rows, read_eol, read_kev, read_nvd, read_osv, store_info, write_store
+    from domosec.vulndb.feeds import read_eol, read_kev, read_nvd, read_osv
+    from domosec.vulndb.store import StoreWriter, store_info
 
     if not (osv or nvd or kev or eol):
         raise InputError([Diagnostic("vulndb import", None, None, "vulndb-usage", "give at least one of --osv, --nvd, --kev, --eol")])
     check_output_file(output)
-    rows = Rows()
-    for reader, paths in ((read_osv, osv), (read_nvd, nvd), (read_kev, kev), (read_eol, eol)):
-        for path in paths or []:
-            reader(path, rows, max_bytes=max_bytes)
-    write_store(rows, output)
+    with StoreWriter(output) as store:  # records streamed in, rows inserted in batches: bounded memory
+        for reader, paths in ((read_osv, osv), (read_nvd, nvd), (read_kev, kev), (read_eol, eol)):
+            for path in paths or []:
+                reader(path, store, max_bytes=max_bytes)
     info = store_info(output)
     errors.print(
         f"wrote {output}: {info['rows_vulns']:,} records, {info['rows_affected']:,} package ranges, {info['rows_cpe_ranges']:,} CPE ranges, "

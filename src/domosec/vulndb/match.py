@@ -5,8 +5,9 @@ Three ways a component is matched, best first (the ``confidence`` of a match):
 - ``exact_purl``: its purl's ecosystem and name equal an OSV record's package, and its version is in one of the
   record's ranges (compared per ecosystem, :mod:`domosec.vulndb.versions`) or listed versions;
 - ``cpe_range``: its CPE's vendor and product equal an NVD ``cpeMatch`` and its version is in the match's range;
-- ``name_only``: it has no CPE, but its name is in :data:`CPE_ALIASES` (the firmware components NVD knows under
-  another vendor/product), and its version is in an NVD range of that product.
+- ``name_only``: it has no CPE and no purl of a Linux distribution (:data:`DISTRIBUTIONS`), but its name is in
+  :data:`CPE_ALIASES` (the firmware components NVD knows under another vendor/product), and its version is in
+  an NVD range of that product.
 
 The store is attached read-only to an in-memory database. DuckDB joins the components to the records of
 the same package or CPE product (an equi-join, however large the store) and checks the ranges in SQL on
@@ -60,6 +61,10 @@ PURL_ECOSYSTEMS = {
     "deb": "Debian",
     "apk": "Alpine",
 }
+DISTRIBUTIONS = frozenset({"Debian", "Ubuntu", "Alpine"})
+"""Ecosystems whose packages carry the distribution's backported fixes: their components are matched by purl
+against the distribution's own records, never by name against upstream NVD ranges (a false alarm for every
+fix the distribution backported); an explicit CPE in the SBOM is still matched."""
 SEVERITY_BY_RANK = {1: "critical", 2: "high", 3: "medium", 4: "low", 5: "unknown"}
 CONFIDENCE_RANK = {"exact_purl": 0, "cpe_range": 1, "name_only": 2}
 
@@ -115,6 +120,9 @@ def component_keys(index: int, c: Component) -> tuple[Any, ...]:
             full = (
                 f"{purl.namespace}{sep}{purl.name}" if purl.namespace and purl.type in ("maven", "golang", "npm", "composer") else purl.name
             )
+            upstream = str(qualifiers.get("upstream", "")).split("@", 1)[0]
+            if purl.type == "apk" and upstream:  # a binary package (libssl3) of a source package (openssl): OSV lists the latter
+                full = upstream
             name = normal_name(ecosystem, full)
             version = purl.version or version
     vendor = product = cpe_version = ""
@@ -123,7 +131,7 @@ def component_keys(index: int, c: Component) -> tuple[Any, ...]:
     if len(fields) >= 6:
         vendor, product, cpe_version = fields[3], fields[4], fields[5] if fields[5] not in ("*", "-") else c.version
         confidence = "cpe_range"
-    elif c.name.lower() in CPE_ALIASES:
+    elif c.name.lower() in CPE_ALIASES and ecosystem.split(":", 1)[0] not in DISTRIBUTIONS:
         (vendor, product), cpe_version, confidence = CPE_ALIASES[c.name.lower()], c.version, "name_only"
     return (index, ecosystem, ecosystem.split(":", 1)[0], name, version, vendor, product, cpe_version or None, confidence, c.name.lower())
 

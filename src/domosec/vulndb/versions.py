@@ -7,6 +7,11 @@ library exists the comparators are small and documented here:
   dropped, a pre-release (``-rc.1``) sorts before its release, build metadata (``+…``) ignored.
 - **debian** (Debian, Ubuntu): ``[epoch:]upstream[-revision]``, compared as ``dpkg --compare-versions`` does
   (``~`` sorts before everything, letters before other symbols, digit runs as numbers).
+- **alpine** (Alpine): ``apk version``'s rules, ported from apk-tools' ``src/version.c``: numbers, one
+  letter (``1.2.3b``), ``_alpha``/``_beta``/``_pre``/``_rc`` (before the release) and ``_cvs``/``_svn``/``_git``/
+  ``_hg``/``_p`` (after it) suffixes each with an optional number, a ``~hash`` and a ``-rN`` package revision;
+  a number with a leading zero compares as text; a version apk calls invalid is compared up to where it
+  stops being valid, as apk does.
 - **generic** (everything else, CPE versions of firmware components): the version split into runs of digits
   and of letters; digit runs compare as numbers, letter runs as text, a pre-release word (``a``, ``alpha``,
   ``b``, ``beta``, ``rc``, ``pre``, ``preview``, ``dev``) sorts before the release (``1.0rc1`` < ``1.0``) and any
@@ -26,7 +31,7 @@ from typing import Any
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$")
 _RUNS = re.compile(r"\d+|[A-Za-z]+")
 
-SCHEMES = ("pep440", "semver", "debian", "generic")
+SCHEMES = ("pep440", "semver", "debian", "alpine", "generic")
 
 ECOSYSTEM_SCHEMES = {
     "PyPI": "pep440",
@@ -39,6 +44,7 @@ ECOSYSTEM_SCHEMES = {
     "Pub": "semver",
     "Debian": "debian",
     "Ubuntu": "debian",
+    "Alpine": "alpine",
 }
 
 
@@ -58,6 +64,8 @@ def compare(scheme: str, a: str, b: str) -> int:
         ka, kb = version_key("generic", a), version_key("generic", b)
     if ka[0] == "debian":
         return _debian_compare(ka[1], kb[1])
+    if ka[0] == "alpine":
+        return _alpine_compare(ka[1], kb[1])
     return int(ka[1] > kb[1]) - int(ka[1] < kb[1])
 
 
@@ -76,6 +84,8 @@ def version_key(scheme: str, v: str) -> tuple[str, Any]:
         return ("semver", key) if key is not None else ("generic", _generic_key(v))
     if scheme == "debian":
         return ("debian", _debian_key(v))
+    if scheme == "alpine":
+        return ("alpine", _alpine_tokens(v))
     return ("generic", _generic_key(v))
 
 
@@ -144,6 +154,72 @@ def _debian_compare(a: Any, b: Any) -> int:
         if pa != pb:
             return 1 if pa > pb else -1
     return 0
+
+
+# apk's version tokens, in the order apk-tools numbers them (a later token kind sorts first when the other ends)
+_INITIAL, _DIGIT, _LETTER, _SUFFIX, _SUFFIX_NO, _HASH, _REVISION, _END, _INVALID = range(9)
+_APK_SUFFIXES = {"alpha": 0, "beta": 1, "pre": 2, "rc": 3, "cvs": 5, "svn": 6, "git": 7, "hg": 8, "p": 9}
+_APK_RELEASE = 4  # suffixes below it are pre-releases
+_APK_DIGITS, _APK_WORD, _APK_HEX = re.compile(r"[0-9]*"), re.compile(r"[a-z]*"), re.compile(r"[0-9a-f]*")
+
+_AlpineToken = tuple[int, int, str]  # kind, number (or letter, suffix rank), text
+
+
+def _alpine_tokens(v: str) -> tuple[_AlpineToken, ...]:
+    """apk's tokens of ``v``, ending with an end token, or with an invalid token where ``v`` stops being valid."""
+    first = _APK_DIGITS.match(v)
+    if first is None or not first[0]:
+        return ((_INVALID, 0, ""),)
+    tokens: list[_AlpineToken] = [(_INITIAL, int(first[0]), first[0])]
+    pos, last = first.end(), _INITIAL
+    while pos < len(v):
+        c, token = v[pos], None
+        if "a" <= c <= "z" and last <= _DIGIT:
+            token, pos = (_LETTER, ord(c), c), pos + 1
+        elif (c == "." and last <= _DIGIT) or (c.isascii() and c.isdigit() and last in (_INITIAL, _DIGIT, _SUFFIX)):
+            digits = _APK_DIGITS.match(v, pos + (c == "."))
+            if digits is not None and digits[0]:
+                token, pos = (_DIGIT if last <= _DIGIT else _SUFFIX_NO, int(digits[0]), digits[0]), digits.end()
+        elif c == "_" and last <= _SUFFIX_NO:
+            word = _APK_WORD.match(v, pos + 1)
+            if word is not None and word[0] in _APK_SUFFIXES:
+                token, pos = (_SUFFIX, _APK_SUFFIXES[word[0]], word[0]), word.end()
+        elif c == "~" and last < _HASH:
+            hexa = _APK_HEX.match(v, pos + 1)
+            if hexa is not None and hexa[0]:
+                token, pos = (_HASH, 0, hexa[0]), hexa.end()
+        elif c == "-" and last < _REVISION and v.startswith("-r", pos):
+            digits = _APK_DIGITS.match(v, pos + 2)
+            if digits is not None and digits[0]:
+                token, pos = (_REVISION, int(digits[0]), digits[0]), digits.end()
+        if token is None:
+            return (*tokens, (_INVALID, 0, ""))
+        tokens.append(token)
+        last = token[0]
+    return (*tokens, (_END, 0, ""))
+
+
+def _alpine_compare(a: tuple[_AlpineToken, ...], b: tuple[_AlpineToken, ...]) -> int:
+    """apk-tools' ``apk_version_compare``: token by token while both have the same kind of token."""
+    i = 0
+    while a[i][0] == b[i][0] and a[i][0] < _END:
+        ta, tb = a[i], b[i]
+        if ta[0] == _HASH or (ta[0] == _DIGIT and (ta[2][0] == "0" or tb[2][0] == "0")):
+            x: int | str = ta[2]  # text order: a hash, or a number with a leading zero
+            y: int | str = tb[2]
+        else:
+            x, y = ta[1], tb[1]
+        if x != y:
+            return -1 if x < y else 1  # type: ignore[operator]
+        i += 1
+    ka, kb = a[i][0], b[i][0]
+    if ka == kb:
+        return 0
+    if ka == _SUFFIX and a[i][1] < _APK_RELEASE:
+        return -1
+    if kb == _SUFFIX and b[i][1] < _APK_RELEASE:
+        return 1
+    return -1 if ka > kb else 1
 
 
 def _num(n: int) -> str:

@@ -16,18 +16,18 @@ CYCLONEDX_PY = Path(sys.executable).with_name("cyclonedx-py")
 
 def build_store(path: Path) -> Path:
     """The store `domosec vulndb import` writes from data/ (OSV as an all.zip, NVD, KEV, EOL)."""
-    from domosec.vulndb.store import Rows, read_eol, read_kev, read_nvd, read_osv, write_store
+    from domosec.vulndb.feeds import read_eol, read_kev, read_nvd, read_osv
+    from domosec.vulndb.store import StoreWriter
 
     archive = path.parent / "all.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for record in sorted((DATA / "osv").glob("*.json")):
             zf.write(record, record.name)
-    rows = Rows()
-    read_osv(archive, rows, max_bytes=1 << 24)
-    read_nvd(DATA / "nvdcve-2.0-sample.json", rows, max_bytes=1 << 24)
-    read_kev(DATA / "kev.json", rows, max_bytes=1 << 24)
-    read_eol(DATA / "eol.json", rows, max_bytes=1 << 24)
-    write_store(rows, path)
+    with StoreWriter(path) as store:
+        read_osv(archive, store, max_bytes=1 << 24)
+        read_nvd(DATA / "nvdcve-2.0-sample.json", store, max_bytes=1 << 24)
+        read_kev(DATA / "kev.json", store, max_bytes=1 << 24)
+        read_eol(DATA / "eol.json", store, max_bytes=1 << 24)
     return path
 
 

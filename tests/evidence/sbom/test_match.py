@@ -129,7 +129,8 @@ def test_openvex_suppresses_with_justification(store: Path, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("kev_file", ["kev.json", "kev.csv"])
 def test_kev_json_and_csv_agree(tmp_path: Path, kev_file: str) -> None:
-    from domosec.vulndb.store import Rows, read_kev
+    from domosec.vulndb.feeds import read_kev
+    from domosec.vulndb.store import Rows
 
     rows = Rows()
     read_kev(DATA / kev_file, rows, max_bytes=1 << 20)
@@ -140,7 +141,8 @@ def test_debian_and_semver_ranges_are_checked_in_python(tmp_path: Path) -> None:
     """Schemes without a SQL sort key (Debian, SemVer) take the Python path with the same range rules.
 
     The two records are made up to exercise the comparators (epoch, ``~``, pre-release), not real advisories."""
-    from domosec.vulndb.store import Rows, add_osv_record, write_store
+    from domosec.vulndb.feeds import add_osv_record
+    from domosec.vulndb.store import Rows, write_store
 
     rows = Rows()
     add_osv_record(

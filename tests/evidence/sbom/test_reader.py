@@ -71,7 +71,7 @@ def test_hostile_and_malformed_sboms(tmp_path: Path) -> None:
         "wrong-type.json": '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense", "name": 3}]}',
         "old.json": '{"bomFormat": "CycloneDX", "specVersion": "1.2", "components": []}',
         "spdx-bad.json": '{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT"}',
-        "spdx3.json": '{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}',
+        "spdx3.json": '{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": [{"type": "software_Package", "name": 3}]}',
         "text.txt": "hello",
         "big.json": '{"bomFormat": "CycloneDX", ' + " " * (2 << 20) + "}",
     }
@@ -84,7 +84,7 @@ def test_hostile_and_malformed_sboms(tmp_path: Path) -> None:
         "wrong-type.json": "sbom-invalid",
         "old.json": "sbom-version",
         "spdx-bad.json": "sbom-invalid",
-        "spdx3.json": "sbom-format",
+        "spdx3.json": "sbom-invalid",
         "text.txt": "sbom-format",
         "big.json": "file-too-large",
     }

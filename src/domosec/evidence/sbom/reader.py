@@ -1,4 +1,5 @@
-"""Read an SBOM file: CycloneDX 1.4–1.7 (JSON or XML, with cyclonedx-python-lib) or SPDX 2.3 (JSON or tag-value, with spdx-tools).
+"""Read an SBOM file: CycloneDX 1.4–1.7 (JSON or XML, with cyclonedx-python-lib), SPDX 2.3 (JSON or tag-value,
+with spdx-tools) or SPDX 3.0 JSON-LD (:mod:`domosec.evidence.sbom.spdx3`).
 
 Hostile input is refused with a diagnostic, never a traceback: the file is read through the model's bounded
 reader (size limit), JSON nesting beyond :data:`MAX_DEPTH` and XML with a DTD or entities are refused before
@@ -16,6 +17,7 @@ from typing import Any
 
 from domosec.errors import Diagnostic, InputError
 from domosec.evidence.sbom.components import Component, SbomDocument, VexStatement
+from domosec.evidence.sbom.spdx3 import read_spdx3, spdx3_version
 from domosec.model.source import read_bounded
 
 MAX_DEPTH = 64
@@ -48,18 +50,18 @@ def read_sbom(path: Path, *, max_bytes: int = 64 * 1024 * 1024, max_components: 
     elif b"SPDXVersion:" in head:
         document = _read_spdx_tag_value(name, data)
     else:
-        raise _fail(name, "sbom-format", "not a CycloneDX (JSON, XML) or SPDX 2.3 (JSON, tag-value) SBOM")
+        raise _fail(name, "sbom-format", "not a CycloneDX (JSON, XML), SPDX 2.3 (JSON, tag-value) or SPDX 3.0 (JSON-LD) SBOM")
     if len(document.components) > max_components:
         raise _fail(name, "sbom-too-large", f"{len(document.components):,} components, more than {max_components:,}")
     document.components.sort(key=lambda c: (c.name.lower(), c.version, c.purl, c.ref))
     return document
 
 
-def _json_depth_ok(data: bytes) -> bool:
-    """Whether no JSON array or object nests deeper than :data:`MAX_DEPTH` (strings skipped)."""
+def _json_too_deep(data: bytes) -> int | None:
+    """The offset of the first JSON array or object nested deeper than :data:`MAX_DEPTH` (strings skipped), or None."""
     depth = 0
     in_string = escaped = False
-    for byte in data:
+    for offset, byte in enumerate(data):
         if in_string:
             if escaped:
                 escaped = False
@@ -72,17 +74,29 @@ def _json_depth_ok(data: bytes) -> bool:
         elif byte in (0x5B, 0x7B):
             depth += 1
             if depth > MAX_DEPTH:
-                return False
+                return offset
         elif byte in (0x5D, 0x7D):
             depth -= 1
-    return True
+    return None
+
+
+def _line_col(data: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte ``offset``."""
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    return line, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
 def _read_json(name: str, data: bytes) -> SbomDocument:
-    if not _json_depth_ok(data):
-        raise _fail(name, "sbom-too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")
+    deep = _json_too_deep(data)
+    if deep is not None:
+        where = _line_col(data, deep)
+        raise InputError([Diagnostic.at(name, where, "sbom-too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")])
     try:
-        raw = json.loads(data)
+        text = data.decode(json.detect_encoding(data))  # UTF-8 (with or without a BOM), UTF-16 or UTF-32, as json.loads
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([Diagnostic(name, exc.lineno, exc.colno, "sbom-invalid", f"not valid JSON: {exc.msg}")]) from None
     except (ValueError, RecursionError) as exc:
         raise _fail(name, "sbom-invalid", f"not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
@@ -91,9 +105,12 @@ def _read_json(name: str, data: bytes) -> SbomDocument:
         return _cyclonedx(name, raw, from_xml=False)
     if isinstance(raw.get("spdxVersion"), str):
         return _spdx_json(name, raw)
-    if "@context" in raw and "spdx" in json.dumps(raw.get("@context")).lower():
-        raise _fail(name, "sbom-format", "SPDX 3.0 JSON-LD is not read yet", hint="export SPDX 2.3 JSON or CycloneDX")
-    raise _fail(name, "sbom-format", "JSON without bomFormat 'CycloneDX' or spdxVersion")
+    version = spdx3_version(raw)
+    if version is not None:
+        return read_spdx3(name, text, raw, version)
+    if "@context" in raw:
+        raise _fail(name, "sbom-format", "JSON-LD whose @context is not SPDX 3.0 (https://spdx.org/rdf/3.0.x/spdx-context.jsonld)")
+    raise _fail(name, "sbom-format", "JSON without bomFormat 'CycloneDX', spdxVersion or an SPDX 3.0 @context")
 
 
 def _read_cyclonedx_xml(name: str, data: bytes) -> SbomDocument:
@@ -137,8 +154,9 @@ def _cyclonedx(name: str, raw: Any, *, from_xml: bool) -> SbomDocument:
         raise _fail(name, "sbom-invalid", f"not a valid CycloneDX {version} document: {type(exc).__name__}: {exc}"[:500]) from None
     components: list[Component] = []
     pending = list(bom.components)
-    if bom.metadata.component is not None:
-        pending.append(bom.metadata.component)
+    subject = bom.metadata.component
+    if subject is not None and _real_version(subject.version):
+        pending.append(subject)  # the firmware or product the SBOM describes, when it names its version
     while pending:
         c = pending.pop()
         pending.extend(c.components)
@@ -173,6 +191,11 @@ def _cyclonedx(name: str, raw: Any, *, from_xml: bool) -> SbomDocument:
             owner = by_ref.get(ref)
             vex.append(VexStatement(vuln.id, _label(owner) if owner else ref, state, detail))
     return SbomDocument("cyclonedx", version, components, sorted(vex, key=lambda v: (v.vulnerability, v.component)))
+
+
+def _real_version(version: str | None) -> bool:
+    """A version, not a generator's placeholder: cdxgen writes ``latest`` for a project that names none."""
+    return bool(version) and str(version).strip().lower() not in ("latest", "unknown", "unspecified", "noassertion")
 
 
 def _license_text(lic: Any) -> str:
