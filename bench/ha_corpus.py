@@ -6,6 +6,8 @@ to a directory of its own, then:
 
     .venv/bin/python bench/ha_corpus.py DIR...             # configuration directories
     .venv/bin/python bench/ha_corpus.py --root /tmp/ha-corpus   # every directory under it
+    .venv/bin/python bench/ha_corpus.py --list bench/ha_holdout.txt --root /tmp/ha-holdout   # the list's entries, each
+                                                           # exported to ROOT/owner+name
 
 Each configuration is imported in a child process (so peak memory is its own). A row gives the
 Home Assistant release, the device and entity registry formats, the devices of the registry
@@ -143,16 +145,30 @@ def show(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def _listed(path: Path) -> list[str]:
+    """The ``owner/name`` of each entry of a ``owner/name@commit path`` list (comments and blank lines skipped)."""
+    entries = [line.split("@", 1)[0] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return sorted(entries, key=str.lower)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="*", type=Path)
-    parser.add_argument("--root", type=Path, help="import every directory under this one")
+    parser.add_argument("--root", type=Path, help="import every directory under this one (with --list: where the list's entries are)")
+    parser.add_argument(
+        "--list", type=Path, help="a repo@commit list (bench/ha_corpus.txt, bench/ha_holdout.txt): import ROOT/owner+name of each"
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one)))
         return
-    dirs = list(args.dirs) + (sorted(p for p in args.root.iterdir() if p.is_dir()) if args.root else [])
+    if args.list:
+        if not args.root:
+            parser.error("--list needs --root, the directory its entries were exported to")
+        dirs = list(args.dirs) + [args.root / name.replace("/", "+", 1) for name in _listed(args.list)]
+    else:
+        dirs = list(args.dirs) + (sorted(p for p in args.root.iterdir() if p.is_dir()) if args.root else [])
     if not dirs:
         parser.error("name configuration directories or --root")
     show([run_child(d) for d in dirs])

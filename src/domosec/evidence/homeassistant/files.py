@@ -19,6 +19,9 @@ from domosec.output_file import protect_input
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Largest single file read (a registry of a very large home is a few megabytes)."""
 
+GIT_CRYPT_HEADER = b"\x00GITCRYPT\x00"
+"""How a file encrypted by git-crypt begins (people encrypt secrets.yaml and .storage before publishing a configuration)."""
+
 
 class HomeAssistantInputError(InputError):
     """The Home Assistant configuration cannot be imported (exit code 2)."""
@@ -112,6 +115,13 @@ class ConfigDir:
         if len(data) > self.max_bytes:
             raise problem(
                 shown, "ha-file-too-large", f"too large: the file grew over the limit of {self.max_bytes:,} bytes while being read"
+            )
+        if data.startswith(GIT_CRYPT_HEADER):
+            raise problem(
+                shown,
+                "ha-encrypted",
+                "is encrypted with git-crypt, so it cannot be read; nothing was imported",
+                hint="run 'git-crypt unlock' in the repository and import again",
             )
         return data
 

@@ -34,6 +34,9 @@ TYPE_BY_INTEGRATION: dict[str, str] = {
     **dict.fromkeys(
         ("sonos", "cast", "apple_tv", "roku", "webostv", "samsungtv", "braviatv", "androidtv", "androidtv_remote", "dlna_dmr"), "tv_media"
     ),
+    **dict.fromkeys(("yamaha_musiccast", "yamaha", "heos", "denonavr", "onkyo", "bluesound", "linkplay", "frontier_silicon"), "tv_media"),
+    **dict.fromkeys(("upnp",), "network_equipment"),  # UPnP/IGD: the router itself, never a client it tracks
+    **dict.fromkeys(("ibeacon",), "other"),  # a Bluetooth beacon or tag carried around: its distance is no sensor of the home
     **dict.fromkeys(("alexa_media",), "voice_assistant"),
     **dict.fromkeys(("harmony", "broadlink", "bluetooth"), "hub"),
     **dict.fromkeys(("nut", "ipp", "brother"), "other"),
@@ -42,7 +45,7 @@ TYPE_BY_INTEGRATION: dict[str, str] = {
 a Sonos One is a voice assistant, a Google TV a TV)."""
 
 NETWORK_INTEGRATIONS: dict[str, str] = dict.fromkeys(
-    ("upnp", "asuswrt", "netgear", "fritz", "unifi", "tplink_omada", "openwrt", "freebox"), "network_equipment"
+    ("asuswrt", "netgear", "fritz", "unifi", "tplink_omada", "openwrt", "freebox"), "network_equipment"
 )
 """Routers and access points: they also list every client they see, so they give a type only when no other
 integration claims the device and it is more than a tracked client."""
@@ -72,16 +75,18 @@ _STRONG: tuple[tuple[str, str], ...] = (
         r"google home|nest (hub|mini|audio)|echo (dot|show|studio|pop|spot|hub)|homepod|sonos (one|roam|move|era)|amazon echo|voice pe",
         "voice_assistant",
     ),
-    (r"smoke|carbon monoxide|\bco alarm|topaz|fgsd|nest protect", "sensor_alarm"),
+    (r"smoke|carbon monoxide|\bco alarm|topaz|fgsd|nest protect|first alert|alarm[- ]panel", "sensor_alarm"),
     (r"doorbell|camera|\bcam\b|wyzec|\bipc\b|hi3516", "camera"),
     (r"vacuum|roomba|deebot|roborock|automower", "robot_vacuum"),
     (r"\b(router|access point|mesh|orbi|modem|fritz!box|repeater|range extender|ds\d{3,4}\+?|ts-\d{3}\w*)\b", "network_equipment"),
+    (r"unifi (controller|cloud ?key|network application)|\bcloud ?key\b", "network_equipment"),
     (r"\b(udm\w*|uap\w*|usw\w*|u6\w*|u7\w*|usl\w*|usmini|usf\w*|usg\w*|uxg\w*)\b", "network_equipment"),
     (
         r"husbzb|skyconnect|coordinator|\bezsp\b|z-stick|\bzst\d|\buzb\b|usb (controller|adapter|stick)|conbee|silicon labs|bridge|gateway|\bhub\b",
         "hub",
     ),
     (r"thermostat|\btrv\b|radiator|heat pump|air ?condition|purifier|humidifier", "climate"),
+    (r"\b(smart|energy|electricity|kwh) meter\b(?!.*\b(plug|socket|outlet)\b)|\bsmart breaker\b", "energy"),
     (r"washer|dryer|dishwasher|oven|fridge|refrigerator|kettle|coffee|cooktop|\bhob\b|\bda_(wm|dw|ref|ks)", "appliance"),
 )
 _WEAK: tuple[tuple[str, str], ...] = (
@@ -113,6 +118,9 @@ NOT_HARDWARE_INTEGRATIONS: dict[str, str] = {
     "kodi": "a Kodi media player application",
     "homekit": "Home Assistant's own HomeKit Bridge (software)",
     "scheduler": "a schedule inside Home Assistant",
+    "spotify": "a Spotify account (a cloud service)",
+    "pi_hole": "a Pi-hole DNS filter (software on some computer)",
+    "adguard": "an AdGuard Home DNS filter (software on some computer)",
     "powercalc": "an energy estimate inside Home Assistant",
 }
 """Integrations whose registry entries are software, accounts or sessions rather than hardware."""

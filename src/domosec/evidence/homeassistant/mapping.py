@@ -43,8 +43,13 @@ def build_core(snap: Snapshot) -> Mapped:
     reg = snap.registries
     selection = select_devices(snap)
     physical = selection.devices
-    # A device that names itself as its via_device (seen with Alexa devices) hangs off nothing.
-    parents = {reg.canonical(d.via_device_id) for d in physical.values() if d.via_device_id and reg.canonical(d.via_device_id) != d.id}
+    # A device that names itself as its via_device (seen with Alexa devices) hangs off nothing, and one
+    # listed under a device of its own make and model is a part of it (the second channel of a double relay).
+    parents = {
+        parent
+        for d in physical.values()
+        if d.via_device_id and (parent := reg.canonical(d.via_device_id)) != d.id and not _same_product(d, reg.devices.get(parent))
+    }
     kinds = {
         d.id: classify.device_type(reg.entities_of(d.id), selection.integrations.get(d.id, []), d.manufacturer, d.model)
         for d in physical.values()
@@ -110,6 +115,11 @@ def build_core(snap: Snapshot) -> Mapped:
         reasons = "; ".join(f"{k}: {n}" for k, n in sorted(entities.items()))
         mapped.skipped.append(f"{sum(entities.values())} entities ({reasons})")
     return mapped
+
+
+def _same_product(device: HaDevice, parent: HaDevice | None) -> bool:
+    """Whether ``device`` is a part of ``parent`` (same make and model), not a device behind a bridge."""
+    return parent is not None and bool(device.model) and (device.manufacturer, device.model) == (parent.manufacturer, parent.model)
 
 
 def _users(snap: Snapshot, ids: dict[str, str]) -> list[dict[str, Any]]:

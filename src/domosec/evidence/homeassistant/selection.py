@@ -83,7 +83,8 @@ def _domains_without_entries(device: HaDevice, platforms: set[str]) -> list[str]
         if key == "mqtt" and value.startswith(ZIGBEE2MQTT_PREFIX):
             found.add("zigbee2mqtt")
         if key not in ("mac", "serial", "uuid", "webhook_id", "device_id"):
-            found.add(key)
+            # An integration may qualify its key ("homekit_controller:accessory-id"): the domain comes before the colon.
+            found.add(key.split(":", 1)[0])
     if any(key == "webhook_id" for key, _ in device.identifiers):
         found.add("mobile_app")
     return sorted(found)

@@ -7,7 +7,10 @@
 - ``!secret name`` becomes a :class:`Secret` that says whether a value is set; the value itself
   is dropped as soon as ``secrets.yaml`` is parsed and never reaches the model or any output;
 - ``homeassistant: packages:`` are merged into the top level as Home Assistant does;
-- scalars follow YAML 1.1 like Home Assistant's loader (``yes`` and ``on`` are true).
+- scalars follow YAML 1.1 like Home Assistant's loader (``yes`` and ``on`` are true);
+- a file ruamel.yaml refuses is composed again with PyYAML, Home Assistant's own reader, when it is installed;
+- with no secrets.yaml at all, one warning counts the ``!secret`` references; a secrets.yaml encrypted with
+  git-crypt is a warning and its secrets are taken as set.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from domosec.evidence.homeassistant.files import ConfigDir, problem
+from domosec.evidence.homeassistant.files import ConfigDir, HomeAssistantInputError, problem
 
 MAX_NODES = 1_000_000
 MAX_DEPTH = 64
@@ -57,6 +60,7 @@ def load_configuration(config: ConfigDir) -> HaYaml:
         return HaYaml({})
     loader = _Loader(config)
     data = loader.load_file("configuration.yaml", referrer="", position=None)
+    loader.note_unresolved_secrets()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -72,6 +76,9 @@ class _Loader:
         self.files: set[str] = set()
         self.nodes = 0
         self.secrets: dict[str, dict[str, bool]] = {}
+        self.encrypted: set[str] = set()
+        self.unresolved: list[tuple[str, str]] = []
+        """Secrets referenced where no secrets.yaml exists at all: (position, name), reported in one warning."""
 
     def load_file(self, relative: str, *, referrer: str, position: tuple[int, int] | None) -> Any:
         if relative in self.stack:
@@ -97,6 +104,9 @@ class _Loader:
         try:
             return yaml.compose(text)
         except MarkedYAMLError as exc:
+            lenient = _compose_as_home_assistant(text)
+            if lenient is not None:
+                return lenient
             mark = exc.problem_mark or exc.context_mark
             where = (mark.line + 1, mark.column + 1) if mark else None
             raise problem(
@@ -104,10 +114,12 @@ class _Loader:
             ) from None
         except YAMLError as exc:
             raise problem(self.config.show(relative), "ha-bad-yaml", f"invalid YAML: {' '.join(str(exc).split())}") from None
+        except RecursionError:
+            raise problem(
+                self.config.show(relative), "ha-yaml-too-large", f"the configuration nests deeper than {MAX_DEPTH} levels"
+            ) from None
 
     def _value(self, node: Any, relative: str, depth: int) -> Any:
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
         self.nodes += 1
         where = (node.start_mark.line + 1, node.start_mark.column + 1)
         if self.nodes > MAX_NODES:
@@ -124,7 +136,7 @@ class _Loader:
         tag = node.tag or ""
         if tag.startswith("!"):
             return self._tagged(tag, node, relative, where)
-        if isinstance(node, MappingNode):
+        if node.id == "mapping":  # a node of ruamel.yaml or of PyYAML (_compose_as_home_assistant)
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == _STD + "merge":
@@ -137,7 +149,7 @@ class _Loader:
                 key = self._value(key_node, relative, depth + 1)
                 out[str(key)] = self._value(value_node, relative, depth + 1)
             return out
-        if isinstance(node, SequenceNode):
+        if node.id == "sequence":
             return [self._value(item, relative, depth + 1) for item in node.value]
         return _scalar(node.value, tag)
 
@@ -222,19 +234,63 @@ class _Loader:
             if not directory:
                 break
             directory = posixpath.dirname(directory)
-        self.config.warn(
-            f"{self.config.show(relative)}:{where[0]}:{where[1]}",
-            "ha-secret-missing",
-            f"the secret '{name}' is not defined in any secrets.yaml; taken as not set",
-        )
+        chain = self._secret_files(relative)
+        if any(f in self.encrypted for f in chain):
+            return True  # defined, most likely, in a secrets.yaml that git-crypt keeps unreadable: taken as set
+        position = f"{self.config.show(relative)}:{where[0]}:{where[1]}"
+        if not any(self.config.exists(f) for f in chain):
+            self.unresolved.append((position, name))
+            return False
+        self.config.warn(position, "ha-secret-missing", f"the secret '{name}' is not defined in any secrets.yaml; taken as not set")
         return False
+
+    @staticmethod
+    def _secret_files(relative: str) -> list[str]:
+        """The secrets.yaml files Home Assistant looks in for a file's secrets: its folder, then each folder above."""
+        directory, chain = posixpath.dirname(relative), []
+        while True:
+            chain.append(posixpath.join(directory, "secrets.yaml") if directory else "secrets.yaml")
+            if not directory:
+                return chain
+            directory = posixpath.dirname(directory)
+
+    def note_unresolved_secrets(self) -> None:
+        """One warning for every secret referenced without any secrets.yaml (published configurations leave it out)."""
+        if self.unresolved:
+            first, _ = self.unresolved[0]
+            names = sorted({name for _, name in self.unresolved})
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            self.config.warn(
+                first,
+                "ha-secret-missing",
+                f"there is no secrets.yaml, so the {len(self.unresolved)} !secret reference(s) ({shown}) are taken as not set",
+                hint="often kept out of version control; settings that depend on a secret (a certificate, a password) may be missed",
+            )
+
+    def _secrets_text(self, relative: str) -> str | None:
+        """The text of a secrets.yaml, or None when it is absent or encrypted with git-crypt (then with a warning)."""
+        if not self.config.exists(relative):
+            return None
+        try:
+            return self.config.read_text(relative)
+        except HomeAssistantInputError as exc:
+            if exc.diagnostics[0].code != "ha-encrypted":
+                raise
+        self.encrypted.add(relative)
+        self.config.warn(
+            self.config.show(relative),
+            "ha-secrets-encrypted",
+            "is encrypted with git-crypt; the secrets it names are taken as set",
+            hint="run 'git-crypt unlock' in the repository to read which are set",
+        )
+        return None
 
     def _secret_names(self, relative: str) -> dict[str, bool]:
         """Which secrets a secrets.yaml defines and whether each is non-empty; the values are discarded here."""
         if relative not in self.secrets:
             names: dict[str, bool] = {}
-            if self.config.exists(relative):
-                text = self.config.read_text(relative)
+            text = self._secrets_text(relative)
+            if text is not None:
                 root = self._compose(text, relative)
                 if root is not None and hasattr(root, "value") and isinstance(root.value, list):
                     for key_node, value_node in root.value:
@@ -243,6 +299,23 @@ class _Loader:
                 del text, root
             self.secrets[relative] = names
         return self.secrets[relative]
+
+
+def _compose_as_home_assistant(text: str) -> Any:
+    """The YAML node tree as Home Assistant's own reader (PyYAML's SafeLoader) composes it, or None.
+
+    Used only where ruamel.yaml refuses a file: PyYAML is more lenient in places (``{a:[1, 2]}`` in a flow
+    mapping is ``a: [1, 2]`` to it), and Home Assistant falls back to it when its C loader fails too. PyYAML
+    comes with the ``homeassistant`` extra; without it the file is refused as ruamel.yaml found it.
+    """
+    try:
+        import yaml as pyyaml  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return pyyaml.compose(text, Loader=pyyaml.SafeLoader)
+    except (pyyaml.YAMLError, RecursionError):
+        return None
 
 
 def _scalar(value: str, tag: str) -> Any:
