@@ -9,7 +9,10 @@ pay for the same input and output (reading the part's tables into Arrow, writing
 uncompressed, computing their SHA-256 IDs), against the CPU the speed target leaves for a batch.
 Figures are in docs/performance.md.
 
-    .venv/bin/python bench/fleet_stages.py [--homes 5000] [--runs 3] [--workdir DIR]
+    .venv/bin/python bench/fleet_stages.py [--homes 5000] [--runs 3] [--workdir DIR] [--solo]
+
+The rule queries run in shared plans (:mod:`domosec.engine.plans`), as the engine runs them; ``--solo``
+runs them one by one instead, as before shared plans, and lists the costliest rules.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from domosec.fleet.validate import check_queries, drop_rejected, find_problems
 
 AS_OF = dt.date(2026, 11, 23)
 FIXED_HOMES = 10
+SOLO = False
+"""``--solo``: the rule queries one by one (as before shared plans), each timed, instead of in shared plans."""
 
 
 def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, list[float]], floors: dict[str, list[float]]) -> int:
@@ -80,7 +85,7 @@ def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, lis
     db = step("materialise the engine views", views)
     con.execute(
         "create table fleet_raw (rule_id varchar, home_id varchar, asset_kind varchar, asset_id varchar, reason varchar, "
-        "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar)"
+        "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar, verified boolean)"
     )
     for lr in rules:  # column lists are learnt once per worker; not timed
         described = con.execute(f"select * from ({lr.rule.query}) as r limit 0")
@@ -89,6 +94,10 @@ def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, lis
 
     def run_rules() -> None:
         with QueryClock(engine.BATCH_TIME_LIMIT_S) as clock:
+            if not SOLO:
+                if not engine._run_shared(db, plan, clock):
+                    sys.exit("the shared plans failed")
+                return
             for lr in rules:
                 start = time.process_time()
                 engine._run_rule(db, plan, lr, clock)
@@ -97,7 +106,7 @@ def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, lis
     step("the rule queries", run_rules)
 
     def rate() -> Any:
-        findings = engine._sorted(engine.db_fetch(db, engine._rating_sql(plan.matrix)).cast(engine.FINDINGS_SCHEMA), engine.SORT_KEYS)
+        findings = engine.sort_table(engine.db_fetch(db, engine._rating_sql(plan.matrix)).cast(engine.FINDINGS_SCHEMA), engine.SORT_KEYS)
         con.register("fleet_findings", findings)
         return findings
 
@@ -173,7 +182,10 @@ def main() -> None:
     parser.add_argument("--homes", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--solo", action="store_true", help="run the rules one by one (and list the costliest)")
     args = parser.parse_args()
+    global SOLO
+    SOLO = args.solo
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         medians, rule_times, floors, findings = _measure(_fleet(workdir, args.homes), args.runs)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from domosec.engine.scoring import Matrix
 from domosec.fleet.export import write_jsonl_fleet
 from domosec.fleet.generate import generate
 from domosec.fleet.incremental import date_rules
-from domosec.fleet.run import Job, assess_fleet
+from domosec.fleet.run import Job, RunResult, assess_fleet
 from tests.conftest import run_cli
 
 EARLIER = dt.date(2026, 6, 1)
@@ -61,11 +63,25 @@ def _run(
     rules: list[LoadedRule] | None = None,
     note: str | None = None,
 ) -> int:
+    result = _result(source, out, as_of, since=since, matrix=matrix, rules=rules, note=note)
+    return sum(o.reused for o in result.outcomes)
+
+
+def _result(
+    source: Path,
+    out: Path,
+    as_of: dt.date,
+    *,
+    since: Path | None = None,
+    matrix: Matrix | None = None,
+    rules: list[LoadedRule] | None = None,
+    note: str | None = None,
+) -> RunResult:
     job = Job(load_rules() if rules is None else rules, matrix or Matrix(), as_of, str(out), since=str(since) if since else None)
     result = assess_fleet(source, job, workers=1, batch_homes=60)
     assert (note or "") in (result.since_note or ""), result.since_note
     assert bool(note) == bool(result.since_note), result.since_note
-    return sum(o.reused for o in result.outcomes)
+    return result
 
 
 def test_since_gives_the_bytes_of_a_full_run(fleets: tuple[Path, Path], tmp_path: Path) -> None:
@@ -130,3 +146,48 @@ def test_since_on_the_command_line(fleets: tuple[Path, Path], tmp_path: Path) ->
     assert refused.returncode == 2
     assert "error[since-not-a-run]" in refused.stderr
     assert not (tmp_path / "three" / "findings").exists()
+
+
+def test_unchanged_batches_are_taken_whole(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    """Batches 0 and 2 unchanged (2 with a rejected home), 1 with one changed home, 3 with a home removed and one added."""
+    first, _ = fleets
+    lines = first.read_text(encoding="utf-8").splitlines()
+    homes = [json.loads(line) for line in lines]
+    homes[130]["devices"][0]["type"] = "fridge"  # rejected on both nights
+    fleet = tmp_path / "fleet.jsonl"  # one path for both nights, as the rejected home's source shows it
+    fleet.write_text("".join(json.dumps(h) + "\n" for h in homes), encoding="utf-8")
+    _run(fleet, tmp_path / "one", LATER)
+    homes[70]["devices"][0]["firmware"] = "9.9.9-new"
+    added = json.loads(lines[10])
+    added["system"]["id"] = "home-9999999"
+    del homes[230]
+    homes.append(added)
+    fleet.write_text("".join(json.dumps(h) + "\n" for h in homes), encoding="utf-8")
+    result = _result(fleet, tmp_path / "two", LATER, since=tmp_path / "one")
+    _run(fleet, tmp_path / "full", LATER)
+    full = _files(tmp_path / "full")
+    assert _files(tmp_path / "two") == full
+    assert json.loads(full["summary.json"])["homes"] == {"in": 240, "assessed": 239, "rejected": 1}
+    assert [(o.assessed, o.reused, len(o.rejects)) for o in result.outcomes] == [(60, 60, 0), (60, 59, 0), (59, 59, 1), (60, 59, 0)]
+    for name in ("findings/part-00000.parquet", "findings/part-00002.parquet", "state/part-00002.parquet"):
+        assert os.path.samefile(tmp_path / "one" / name, tmp_path / "two" / name), f"{name} is linked, not read and written again"
+    for name in ("findings/part-00001.parquet", "findings/part-00003.parquet"):
+        assert not os.path.samefile(tmp_path / "one" / name, tmp_path / "two" / name)
+
+
+def test_an_older_or_changed_state_means_a_full_run(fleets: tuple[Path, Path], tmp_path: Path) -> None:
+    first, _ = fleets
+    _run(first, tmp_path / "one", LATER)
+    older, changed = tmp_path / "older", tmp_path / "changed"
+    shutil.copytree(tmp_path / "one", older)
+    shutil.copytree(tmp_path / "one", changed)
+    record = json.loads((older / "state" / "run.json").read_text(encoding="utf-8"))
+    (older / "state" / "run.json").write_text(json.dumps({"version": 1, "as_of": record["as_of"], "inputs": record["inputs"]}))
+    part = changed / "state" / "part-00001.json"
+    counts = json.loads(part.read_text(encoding="utf-8"))
+    counts["stats"]["findings"] += 1
+    part.write_text(json.dumps(counts, sort_keys=True) + "\n", encoding="utf-8")
+
+    assert _run(first, tmp_path / "after-older", LATER, since=older, note="state version 1, this one reads 2") == 0
+    assert _run(first, tmp_path / "after-changed", LATER, since=changed, note="are not the ones the earlier run wrote") == 0
+    assert _files(tmp_path / "after-older") == _files(tmp_path / "one") == _files(tmp_path / "after-changed")

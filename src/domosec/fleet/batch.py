@@ -24,9 +24,10 @@ from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
 from domosec.fleet.aggregate import Stats, merge_stats
 from domosec.fleet.engine import FINDINGS_SCHEMA, SORT_KEYS, BatchResult, RulePlan, assess_loaded, sort_table
-from domosec.fleet.incremental import CONTRADICTED_SCHEMA, content_hashes, drop_homes, reuse_previous, write_state
+from domosec.fleet.incremental import CONTRADICTED_SCHEMA, content_hashes, drop_homes, reads_source_file, reuse_previous, write_state
 from domosec.fleet.outdir import FINDINGS_DIR
 from domosec.fleet.source import Batch, RejectRecord, open_batch
+from domosec.fleet.unchanged_parts import input_digest, reuse_part, write_record
 from domosec.fleet.validate import check_queries
 
 
@@ -81,10 +82,22 @@ def run_batch(batch: Batch, job: Job) -> BatchOutcome:
     plan = _WORKER_STATE.get(key)
     if plan is None:
         plan = _WORKER_STATE[key] = RulePlan(job.rules, job.matrix, cat)
+    digest = input_digest(batch)
+    if job.since is not None and job.since_as_of is not None:
+        dates = (min(job.since_as_of, job.as_of), max(job.since_as_of, job.as_of))
+        whole = reuse_part(
+            batch, digest=digest, since=Path(job.since), outdir=Path(job.outdir), dates=dates, path_shown=reads_source_file(job.rules)
+        )
+        if whole is not None:
+            ids = [hash_home(h) for h in whole.homes]
+            return BatchOutcome(
+                batch.index, whole.homes_in, len(ids), whole.rejects, whole.stats, ids, time.perf_counter() - start, len(ids)
+            )
     opened = open_batch(batch, cat, queries, threads=job.threads)
     con = opened.con
     try:
         homes = [str(h) for (h,) in con.execute("select home_id from homes order by home_id").fetchall()]
+        expires = [d for (d,) in con.execute("select distinct expires from accepted_risks where expires is not null").fetchall()]
         hashes = content_hashes(con, job.rules)
         reused = reuse_previous(con, job, batch.index, hashes) if job.since else None
         if reused is not None and reused.homes:
@@ -104,6 +117,17 @@ def run_batch(batch: Batch, job: Job) -> BatchOutcome:
     pq.write_table(findings, tmp, compression="zstd")
     os.replace(tmp, out)
     write_state(Path(job.outdir), batch.index, hashes, contradicted)
+    write_record(
+        Path(job.outdir),
+        batch,
+        digest=digest,
+        findings=out,
+        expires=expires,
+        homes_in=opened.homes_in,
+        assessed=len(homes),
+        rejects=opened.rejects,
+        stats=stats,
+    )
     home_ids = [hash_home(h) for h in homes]
     n_reused = len(reused.homes) if reused else 0
     return BatchOutcome(batch.index, opened.homes_in, len(homes), opened.rejects, stats, home_ids, time.perf_counter() - start, n_reused)

@@ -1,10 +1,13 @@
 """Incremental fleet runs (``domosec fleet assess --since PREVIOUS_OUT``): unchanged homes keep their findings.
 
 Every run writes, beside its findings, ``state/part-NNNNN.parquet`` (per home of that batch: a
-content hash of all its rows in every table, and the clause-7 items its declarations contradict)
-and ``state/run.json`` (the date the run judged by, and a fingerprint of everything else a finding
-depends on: the rules, the catalogue, the matrix, the rating SQL and the versions of domosec and
-DuckDB). A later run given ``--since`` reuses a home's findings when
+content hash of all its rows in every table, and the clause-7 items its declarations contradict),
+``state/part-NNNNN.json`` (the batch's input digest and counts: :mod:`domosec.fleet.unchanged_parts`)
+and ``state/run.json`` (the date the run judged by, a fingerprint of everything else a finding
+depends on: the rules, the catalogue, the matrix, the rating, checking and counting code and the
+versions of domosec and DuckDB, and the SHA-256 of every state file). A batch whose input is
+unchanged is linked from the earlier run whole (:func:`domosec.fleet.unchanged_parts.reuse_part`);
+in the other batches, a later run given ``--since`` reuses a home's findings when
 
 - the fingerprints are equal (otherwise every home is assessed, and the command says why),
 - the home's content hash is the one the earlier run recorded (in any of its parts), and
@@ -40,19 +43,33 @@ from domosec.errors import InputError
 from domosec.fleet.aggregate import Stats, batch_stats
 from domosec.fleet.layout import FLEET_TABLES
 from domosec.fleet.outdir import FINDINGS_DIR, STATE_DIR, recover, run_names
+from domosec.fleet.unchanged_parts import state_digests
+from domosec.fleet.vulnerabilities import VULNERABLE_TABLE, vulnerable_rows
 from domosec.output_file import output_problem
 
 if TYPE_CHECKING:
     from domosec.fleet.batch import Job
 
 RUN_FILE = "run.json"
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""1: per-home state only; 2: part records and the state files' digests in ``run.json``."""
 STATE_SCHEMA = pa.schema(
     [pa.field("home_id", pa.string()), pa.field("content_hash", pa.string()), pa.field("contradicted", pa.list_(pa.string()))]
 )
 CONTRADICTED_SCHEMA = pa.schema([pa.field("home_id", pa.string()), pa.field("control_id", pa.string())])
-_CODE = (("domosec.engine", "views.sql"), ("domosec.fleet", "engine.py"), ("domosec.engine", "scoring.py"))
-"""Code whose every change can change a finding's rows or rating: part of the fingerprint."""
+_CODE = (
+    ("domosec.engine", "views.sql"),
+    ("domosec.fleet", "engine.py"),
+    ("domosec.engine", "plans.py"),
+    ("domosec.engine", "scoring.py"),
+    ("domosec.fleet", "validate.py"),
+    ("domosec.fleet", "structure_checks.py"),
+    ("domosec.fleet", "source.py"),
+    ("domosec.fleet", "models.py"),
+    ("domosec.fleet", "aggregate.py"),
+    ("domosec.fleet", "vulnerabilities.py"),
+)
+"""Code whose every change can change a finding's rows or rating, a reject or a count: part of the fingerprint."""
 
 
 def inputs_fingerprint(rules: list[LoadedRule], matrix: Matrix) -> str:
@@ -77,8 +94,10 @@ def inputs_fingerprint(rules: list[LoadedRule], matrix: Matrix) -> str:
     return digest.hexdigest()
 
 
-def run_record(as_of: dt.date, inputs: str) -> str:
-    return json.dumps({"version": STATE_VERSION, "as_of": as_of.isoformat(), "inputs": inputs}, sort_keys=True) + "\n"
+def run_record(as_of: dt.date, inputs: str, state: Path) -> str:
+    """``state/run.json``: the date, the fingerprint and the SHA-256 of every file already in ``state``."""
+    record = {"version": STATE_VERSION, "as_of": as_of.isoformat(), "inputs": inputs, "state": state_digests(state)}
+    return json.dumps(record, sort_keys=True) + "\n"
 
 
 DATE_WORDS = re.compile(r"\b(params|current_date|current_timestamp|now|today|get_current_time)\b", re.IGNORECASE)
@@ -109,12 +128,21 @@ def check_since(since: Path, inputs: str, *, as_of_now: dt.date, rules: list[Loa
         return None, "the earlier run kept no state (a domosec before incremental runs); every home is assessed"
     try:
         record = json.loads((since / STATE_DIR / RUN_FILE).read_text(encoding="utf-8"))
+        version = record["version"]
+        if version != STATE_VERSION:
+            return (
+                None,
+                f"the earlier run's state is of another domosec (state version {version}, this one reads {STATE_VERSION}); every home is assessed",
+            )
         as_of = dt.date.fromisoformat(record["as_of"])
-        same = record["version"] == STATE_VERSION and record["inputs"] == inputs
+        same = record["inputs"] == inputs
+        intact = record["state"] == state_digests(since / STATE_DIR)
     except (OSError, ValueError, KeyError, TypeError):
         return None, f"{since / STATE_DIR / RUN_FILE} is unreadable; every home is assessed"
     if not same:
         return None, "the rules, catalogue, matrix or domosec version changed since the earlier run; every home is assessed"
+    if not intact:
+        return None, f"the files in {since / STATE_DIR} are not the ones the earlier run wrote (changed since); every home is assessed"
     dated = date_rules(rules)
     if as_of != as_of_now and dated:
         shown = ", ".join(dated[:4]) + (f" and {len(dated) - 4} more" if len(dated) > 4 else "")
@@ -131,7 +159,7 @@ def content_hashes(con: duckdb.DuckDBPyConnection, rules: list[LoadedRule]) -> p
     The name of the file a home was read from (``homes.source_file``) is left out unless a rule reads it, so a
     fleet exported to a new file each night still counts as unchanged.
     """
-    keep_source = any("source_file" in lr.rule.query.lower() for lr in rules)
+    keep_source = reads_source_file(rules)
 
     def rows_of(name: str) -> str:
         return f"{name} as t" if name != "homes" or keep_source else "(select * exclude (source_file) from homes) as t"
@@ -142,6 +170,11 @@ def content_hashes(con: duckdb.DuckDBPyConnection, rules: list[LoadedRule]) -> p
         f"from ({rows}) group by home_id order by home_id"
     ).to_arrow_table()
     return table.cast(STATE_SCHEMA.remove(2))
+
+
+def reads_source_file(rules: list[LoadedRule]) -> bool:
+    """Whether a rule can show the name of the file a home was read from."""
+    return any("source_file" in lr.rule.query.lower() for lr in rules)
 
 
 @dataclass(frozen=True)
@@ -194,25 +227,48 @@ def _rows_of(path: Path, homes: list[str]) -> pa.Table:
 
 
 def _previous_state(since: Path, index: int, home_ids: pa.ChunkedArray) -> pa.Table:
-    """The earlier run's state rows of these homes, with the part they were in: the same part first, then the rest."""
+    """The earlier run's state rows of these homes, with the part they were in: the same part first, then the parts
+    that :func:`_home_parts` says hold the others (a home new tonight costs no read)."""
     wanted = set(home_ids.to_pylist())
-    own = since / STATE_DIR / f"part-{index:05d}.parquet"
     found: list[pa.Table] = []
-    files = [own] if own.exists() else []
-    for path in files + sorted(p for p in (since / STATE_DIR).glob("part-*.parquet") if p != own):
-        if not wanted:
-            break
-        stem = path.name.removeprefix("part-").removesuffix(".parquet")
-        if not stem.isdigit():
-            continue
-        table = pq.read_table(path, schema=STATE_SCHEMA)
+
+    def take(part: int) -> None:
+        nonlocal wanted
+        table = pq.read_table(since / STATE_DIR / f"part-{part:05d}.parquet", schema=STATE_SCHEMA)
         table = table.filter(pc.is_in(table.column("home_id"), value_set=pa.array(sorted(wanted), pa.string())))
         if table.num_rows:
-            found.append(table.append_column("part", pa.array([int(stem)] * table.num_rows, pa.int32())))
+            found.append(table.append_column("part", pa.array([part] * table.num_rows, pa.int32())))
             wanted -= set(table.column("home_id").to_pylist())
+
+    if (since / STATE_DIR / f"part-{index:05d}.parquet").exists():
+        take(index)
+    if wanted:
+        where = _home_parts(since)
+        elsewhere = where.filter(pc.is_in(where.column("home_id"), value_set=pa.array(sorted(wanted), pa.string())))
+        for part in sorted(set(elsewhere.column("part").to_pylist()) - {index}):
+            take(part)
     if not found:
         return STATE_SCHEMA.append(pa.field("part", pa.int32())).empty_table()
     return pa.concat_tables(found)
+
+
+_HOME_PARTS: dict[tuple[str, bytes], pa.Table] = {}
+
+
+def _home_parts(since: Path) -> pa.Table:
+    """Which state part of the earlier run holds each home (``home_id``, ``part``), read once per process and run."""
+    key = (str(since), (since / STATE_DIR / RUN_FILE).read_bytes())
+    if key not in _HOME_PARTS:
+        _HOME_PARTS.clear()
+        tables = []
+        for path in sorted((since / STATE_DIR).glob("part-*.parquet")):
+            stem = path.name.removeprefix("part-").removesuffix(".parquet")
+            if stem.isdigit():
+                ids = pq.read_table(path, columns=["home_id"]).column("home_id")
+                tables.append(pa.table({"home_id": ids, "part": pa.array([int(stem)] * len(ids), pa.int32())}))
+        empty = pa.schema([pa.field("home_id", pa.string()), pa.field("part", pa.int32())]).empty_table()
+        _HOME_PARTS[key] = pa.concat_tables(tables).combine_chunks() if tables else empty
+    return _HOME_PARTS[key]
 
 
 def _stats(con: duckdb.DuckDBPyConnection, homes: list[str], findings: pa.Table | None, contradicted: pa.Table) -> Stats:
@@ -226,6 +282,7 @@ def _stats(con: duckdb.DuckDBPyConnection, homes: list[str], findings: pa.Table 
                select home_id, 'device' as asset_kind, type, vendor, model, firmware
                from devices where home_id in (select home_id from _reused)"""
         ).to_arrow_table()
+        vulnerable = vulnerable_rows(con, homes="_reused").to_arrow_table()
     finally:
         con.unregister("_reused")
     counts = duckdb.connect(":memory:")
@@ -233,6 +290,7 @@ def _stats(con: duckdb.DuckDBPyConnection, homes: list[str], findings: pa.Table 
         counts.register("fleet_findings", findings)
         counts.register("fleet_contradicted", contradicted)
         counts.register("equipment", equipment)
+        counts.register(VULNERABLE_TABLE, vulnerable)
         counts.register("homes", pa.table({"home_id": pa.array(homes, pa.string())}))
         return batch_stats(counts)
     finally:

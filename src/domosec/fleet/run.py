@@ -148,7 +148,7 @@ def finish(outcomes: list[BatchOutcome], batches: list[Batch], job: Job, *, engi
     )
     (outdir / SUMMARY_JSON).write_text(render_summary_json(summary), encoding="utf-8")
     (outdir / STATE_DIR).mkdir(exist_ok=True)
-    (outdir / STATE_DIR / RUN_FILE).write_text(run_record(job.as_of, job.inputs), encoding="utf-8")
+    (outdir / STATE_DIR / RUN_FILE).write_text(run_record(job.as_of, job.inputs, outdir / STATE_DIR), encoding="utf-8")
     from domosec.fleet.html import render_summary_html
 
     (outdir / SUMMARY_HTML).write_text(render_summary_html(summary), encoding="utf-8")
