@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages the tests need (servers and tools the tests start, browsers, renderers).
-DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openssh-server tcpdump openjdk-17-jre-headless mosquitto-clients dnsmasq-base bind9-dnsutils postgresql
+DEBIAN_PACKAGES := chromium graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core mosquitto nginx inetutils-telnetd inetutils-inetd miniupnpd-nftables nftables libcoap3-bin iproute2 nmap openssh-server tcpdump openjdk-17-jre-headless mosquitto-clients dnsmasq-base bind9-dnsutils postgresql wireshark-common curl
 # Home Assistant 2024.3.3 in its own venv for the live import test; domosec never imports it.
 HA_VENV := .venv-ha
 HA_REQUIREMENTS := tests/evidence/homeassistant/live/requirements-ha.txt
@@ -95,15 +95,22 @@ bench-fleet: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/fleet.py
 
+.PHONY: bench-pytm
+## bench-pytm: `domosec assess` against OWASP pytm on the same ~15-element home, alternately (docs/performance.md)
+bench-pytm: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/single_home.py --dir .bench-pytm --runs 9
+
 .PHONY: bench-fleet-incremental
 ## bench-fleet-incremental: `domosec fleet assess --since` with 1 % of 100k generated homes changed, against a full run (docs/fleet.md)
 bench-fleet-incremental: install
 	$(BIN)/python bench/fleet_incremental.py --homes 100000 --check
 
-## bench-traffic: `domosec traffic` against `tshark -T fields` on a generated capture: packets/s and peak memory (docs/traffic.md)
-bench-traffic: install
+## bench-traffic: `domosec traffic` against `tshark -T fields` on a generated capture, then on a 1 GB whole day built from real lab traffic (root): packets/s and peak memory (docs/traffic.md)
+bench-traffic: install system-deps
 	@dpkg -s tshark >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark)
 	$(BIN)/python bench/traffic.py
+	$(BIN)/python bench/traffic.py --whole-day --size-mb 1000
 
 ## bench-sbom: 10,000 SBOM components against 500,000 generated vulnerability records: import, match, naive loop (docs/sbom.md)
 bench-sbom: install

@@ -11,7 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ASSESSMENT_VERSION = "1.1"
+ASSESSMENT_VERSION = "1.2"
+# Versions this domosec reads: 1.2 added each home's software (SBOM components and their vulnerabilities) and
+# whether a flow was observed in a capture; both default to empty/false, so a 1.1 file reads as it was written.
+READABLE_ASSESSMENT_VERSIONS = ("1.1", "1.2")
 MAX_ASSESSMENT_BYTES = 256 * 1024 * 1024
 """``domosec report`` and ``domosec diff`` refuse a larger assessment file (``error[file-too-large]``)."""
 
@@ -192,12 +195,61 @@ class DataFlow(_Out):
     purpose: str = ""
     consent: bool | None = None
     leaves_home: bool = Field(description="The flow crosses the home/internet boundary.")
+    observed: bool = Field(default=False, description="Seen in a traffic capture (provenance observed) rather than declared.")
 
 
 class DataCategoryInfo(_Out):
     id: str
     title: str
     sensitivity: str
+
+
+class ComponentVulnerability(_Out):
+    """A published vulnerability matched to a component (the model's ``software[].vulnerabilities[]``)."""
+
+    id: str
+    aliases: str = ""
+    severity: Literal["critical", "high", "medium", "low", "unknown"] = "unknown"
+    cvss: float | None = Field(default=None, ge=0, le=10)
+    known_exploited: bool = False
+    fixed_version: str = ""
+    confidence: Literal["exact_purl", "cpe_range", "name_only"]
+    vex_state: Literal["not_affected", "affected", "fixed", "under_investigation"] | None = None
+    vex_justification: str = ""
+
+    @property
+    def worst_first(self) -> tuple[bool, int, float, str]:
+        """Sort key, worst first: known exploited, then severity, then CVSS score, then ID."""
+        return (not self.known_exploited, SEVERITY_ORDER.get(self.severity, 9), -(self.cvss or 0.0), self.id)
+
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
+
+
+class Component(_Out):
+    """A software component of a gateway or device, from its SBOM; vulnerabilities worst first."""
+
+    name: str
+    version: str = ""
+    supplier: str = ""
+    purl: str = ""
+    cpe: str = ""
+    licenses: str = ""
+    end_of_life: str | None = Field(default=None, description="ISO date its release line stopped getting security fixes.")
+    vulnerabilities: list[ComponentVulnerability] = Field(default_factory=list)
+
+
+class AssetSoftware(_Out):
+    """A gateway's or device's SBOM and components (the model's ``sbom`` and ``software``)."""
+
+    kind: Literal["gateway", "device"]
+    id: str
+    name: str = ""
+    sbom_file: str = Field(default="", description="The SBOM file's name, as `domosec import sbom` records it; empty if written by hand.")
+    sbom_format: str = ""
+    vulndb_built: str | None = Field(default=None, description="ISO date of the vulnerability data the components were matched against.")
+    vulndb_sources: str = ""
+    components: list[Component] = Field(default_factory=list, description="Sorted by name, version, purl and CPE.")
 
 
 class Home(_Out):
@@ -207,6 +259,9 @@ class Home(_Out):
     file: str
     elements: list[Element] = Field(default_factory=list, description="The system as modelled, sorted by kind order and ID.")
     flows: list[DataFlow] = Field(default_factory=list)
+    software: list[AssetSoftware] = Field(
+        default_factory=list, description="Gateways and devices with an SBOM or a software list, gateways first, by ID."
+    )
 
 
 class Summary(_Out):

@@ -8,9 +8,10 @@ PDF. Heavier features live in extras, named in ``pyproject.toml``::
     homeassistant  ``domosec import homeassistant --url`` (aiohttp, for the WebSocket API)
     fleet  ``domosec fleet`` (PyArrow, NumPy)
     spark  ``domosec fleet assess --engine spark`` (PySpark)
-    sbom   ``domosec import sbom`` (cyclonedx-python-lib, spdx-tools, packageurl-python, defusedxml)
-    web    ``domosec serve`` and ``domosec audit verify`` (FastAPI, uvicorn, SQLAlchemy, Alembic, argon2-cffi, python-multipart)
-    traffic  ``domosec traffic`` (dpkt for DNS messages, NumPy for bulk decoding)
+    sbom   ``domosec import sbom`` and ``domosec vulndb import`` (cyclonedx-python-lib, spdx-tools, packageurl-python,
+           defusedxml, packaging, ijson and stream-unzip to stream the vulnerability data)
+    web    ``domosec serve``, ``domosec audit verify``, ``domosec workspace`` (FastAPI, uvicorn, SQLAlchemy, Alembic, argon2-cffi, python-multipart, pyotp, segno)
+    traffic  ``domosec traffic`` (dpkt for DNS messages, NumPy for bulk decoding, maxminddb for ``--geoip``)
     all    every one of them
 
 A command checks its extra with :func:`require` before it starts the work, so a missing package is
@@ -30,9 +31,9 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "homeassistant": ("aiohttp",),
     "fleet": ("pyarrow", "numpy"),
     "spark": ("pyspark",),
-    "sbom": ("cyclonedx", "spdx_tools", "packageurl", "defusedxml", "packaging"),
-    "traffic": ("dpkt", "numpy"),
-    "web": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "python_multipart"),
+    "sbom": ("cyclonedx", "spdx_tools", "packageurl", "defusedxml", "packaging", "ijson", "stream_unzip"),
+    "traffic": ("dpkt", "numpy", "maxminddb"),
+    "web": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "python_multipart", "pyotp", "segno"),
 }
 """The top-level modules each extra installs (the import names of its packages)."""
 

@@ -61,6 +61,8 @@ def test_rules_test_runs_the_examples_of_a_pack() -> None:
     result = run_cli("rules", "test", ROOT / "src/domosec/rules/6.2.3-devices")
     assert result.returncode == 0, result.stderr
     assert " 0 failed" in result.stdout
+    lines = result.stdout.splitlines()
+    assert "ok   DEV-S01" in lines and not any("[" in line for line in lines)  # styled, no markup shown as text
 
 
 def test_schema_command_matches_committed_schema(tmp_path: Path) -> None:

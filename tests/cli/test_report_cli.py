@@ -135,6 +135,27 @@ def test_report_refuses_an_older_assessment_and_points_at_a_malformed_field(tmp_
     assert "Traceback" not in result.stderr
 
 
+def test_report_reads_an_assessment_of_the_previous_version_and_refuses_a_newer_one(tmp_path: Path) -> None:
+    """1.2 added each home's software and flows' `observed`; a 1.1 file has neither and still renders."""
+    data = json.loads(SAVED.read_text(encoding="utf-8"))
+    assert data["version"] == "1.2"
+    data["version"] = "1.1"
+    for home in data["homes"]:
+        home.pop("software", None)
+        for flow in home["flows"]:
+            flow.pop("observed", None)
+    previous = tmp_path / "previous.json"
+    previous.write_text(json.dumps(data), encoding="utf-8")
+    result = run_cli("report", previous, "--format", "markdown", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "## " in result.stdout
+    data["version"] = "1.3"
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(data), encoding="utf-8")
+    refused = run_cli("report", newer, cwd=tmp_path)
+    assert refused.returncode == 2 and "error[assessment-version]" in refused.stderr and "'1.3' is not" in refused.stderr
+
+
 def test_usage_errors_exit_with_2() -> None:
     wrong_audience = run_cli("report", SAVED, "--format", "sarif", "--audience", "home")
     assert wrong_audience.returncode == 2 and "--audience home is for" in wrong_audience.stderr

@@ -45,8 +45,10 @@ EXPECTED = {
         ("DEV-S01", "ac-bedroom"): "open",
         ("NET-S10", "f-code-guest"): "open",  # door codes sent in clear
         ("SVC-P04", "hostwise"): "open",  # deposit charged automatically without review
-        ("SVC-S18", "rui"): "open",  # the former co-host still administers the platform
-        ("SVC-S19", "rental-flat"): "open",  # nobody reviews who has access between seasons
+        ("SVC-S18", "hostwise"): "open",  # the former co-host still administers the platform
+        ("SVC-S18", "cam-cloud"): "open",  # ... and still has the camera app
+        ("SVC-S19", "hostwise"): "open",  # nobody reviews who has access between seasons
+        ("DEV-P30", "cam-living"): "open",  # the former co-host can still watch the living room
     },
     "product-under-design": {
         ("SVC-S09", "lumen-cloud"): "open",  # a voice skill with full scope over cameras and alarm

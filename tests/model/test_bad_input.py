@@ -248,7 +248,7 @@ def test_unknown_key_without_close_match_lists_the_allowed_keys(tmp_path: Path) 
     assert_clean_failure(run)
     assert_reports(run, path, [Error("unknown-key", 10, 1)])
     assert (
-        "(allowed: accepted_risks, controls, devices, domosec, exclude, flows, gateways, networks, services, system, users, zones)"
+        "(allowed: accepted_risks, automations, controls, devices, domosec, exclude, flows, gateways, networks, services, system, users, zones)"
         in run.stderr
     )
 

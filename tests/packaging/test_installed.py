@@ -29,6 +29,7 @@ TEXT_FORMATS = {  # format → the suffix that names it
     "html": ".html",
     "sarif": ".sarif",
     "csv": ".csv",
+    "components-csv": ".components.csv",
     "oscal": ".oscal.json",
     "oscal-poam": ".poam.json",
     "oscal-catalog": ".catalog.json",

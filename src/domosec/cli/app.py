@@ -54,6 +54,7 @@ GROUPS: dict[str, typer.Typer] = {
     "fleet": fleet_cmds.app,
     "vulndb": sbom_cmds.vulndb_app,
     "audit": serve_cmds.audit_app,
+    "workspace": serve_cmds.workspace_app,
 }
 
 view_options.install_help_format()

@@ -305,7 +305,7 @@ def assessment_from_data(path: Path, data: Any) -> Assessment:
     """Validate parsed JSON as an assessment of the version this domosec reads."""
     from pydantic import ValidationError
 
-    from domosec.assessment import ASSESSMENT_VERSION, Assessment
+    from domosec.assessment import READABLE_ASSESSMENT_VERSIONS, Assessment
     from domosec.errors import Diagnostic, InputError
 
     name = str(path)
@@ -315,11 +315,10 @@ def assessment_from_data(path: Path, data: Any) -> Assessment:
             hint = f"this is a system model: assess it with 'domosec assess {name} --format …'"
         raise InputError([Diagnostic(name, None, None, "not-an-assessment", "not a domosec assessment", hint=hint)])
     version = str(data.get("version", ""))
-    if version != ASSESSMENT_VERSION:
-        older = _version_key(version) < _version_key(ASSESSMENT_VERSION)
-        message = (
-            f"assessment version '{version}' is {'older than' if older else 'not'} the version this domosec reads ({ASSESSMENT_VERSION})"
-        )
+    if version not in READABLE_ASSESSMENT_VERSIONS:
+        older = _version_key(version) < _version_key(READABLE_ASSESSMENT_VERSIONS[0])
+        readable = " and ".join(READABLE_ASSESSMENT_VERSIONS)
+        message = f"assessment version '{version}' is {'older than' if older else 'not'} the versions this domosec reads ({readable})"
         raise InputError([Diagnostic(name, None, None, "assessment-version", message, hint="re-run 'domosec assess … --format json'")])
     try:
         return Assessment.model_validate(data)

@@ -102,6 +102,8 @@ def show(
 @app.command("test")
 def test(directory: Annotated[Path, typer.Argument(help="A rule pack directory (or one clause folder).")]) -> None:
     """Run each rule in DIRECTORY on its .fail.yaml and .pass.yaml examples and check the findings."""
+    from rich.text import Text
+
     from domosec.cli.output import console, errors
     from domosec.engine.examples import check_examples
     from domosec.engine.ruleset import load_rules
@@ -109,7 +111,7 @@ def test(directory: Annotated[Path, typer.Argument(help="A rule pack directory (
     results = [check_examples(lr) for lr in load_rules([directory], include_builtin=False)]
     failed = [r for r in results if not r.ok]
     for r in results:
-        console.print(f"[green]ok[/green]   {r.rule_id}" if r.ok else f"[red]FAIL[/red] {r.rule_id}")
+        console.print(Text.assemble(("ok  " if r.ok else "FAIL", "green" if r.ok else "red"), f" {r.rule_id}"))
         for p in r.problems:
             errors.print(f"  {p}", markup=False)
     console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")

@@ -16,7 +16,7 @@ import duckdb
 from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment, Unverified
 from domosec.catalog.load import Catalogue, load_catalogue
-from domosec.engine import inventory
+from domosec.engine import inventory, plans
 from domosec.engine.database import Database, QueryClock, RowLimitError, Rows
 from domosec.engine.memory import process_cap
 from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
@@ -33,6 +33,7 @@ from domosec.engine.ruleoutput import (
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix, rate_finding
 from domosec.engine.soa import applicability, statement_of_applicability
+from domosec.engine.software import software as software_inventory
 from domosec.errors import Diagnostic, InputError, RuleError
 from domosec.model.elements import SystemModel
 from domosec.model.load import LoadedModel
@@ -61,32 +62,34 @@ def finding_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | Exception]:
+def _run_all(db: Database, rules: list[LoadedRule], *, shared: bool = True) -> list[Rows | Exception]:
     """Each rule's result table (or its error), in rule order.
 
-    A worker thread per cursor takes the next rule until none is left (DuckDB releases the GIL
-    while it plans and runs a query, so the cursors work in parallel). Each query runs as a
-    subquery, under the time limit and the row limit (:func:`domosec.engine.database.read_rule`),
-    and all of them under the memory cap (:func:`domosec.engine.memory.process_cap`).
+    The rules run in shared plans (:mod:`domosec.engine.plans`: a few rules of one scope per
+    statement; ``shared=False`` runs each alone). A worker thread per cursor takes the next group
+    until none is left (DuckDB releases the GIL while it plans and runs a query, so the cursors work
+    in parallel). Each query runs as a subquery, under the time limit and the row limit
+    (:func:`domosec.engine.database.read_rule`), and all of them under the memory cap
+    (:func:`domosec.engine.memory.process_cap`).
     """
-    workers = max(1, min(len(rules), os.cpu_count() or 1, 4))
+    units = plans.groups(rules) if shared else [[i] for i in range(len(rules))]
+    workers = max(1, min(len(units), os.cpu_count() or 1, 4))
     cursors = db.cursors(workers)
     results: list[Rows | Exception | None] = [None] * len(rules)
     failures: list[BaseException] = []
     lock = threading.Lock()
-    indices = iter(range(len(rules)))
+    pending = iter(units)
 
     def work(cursor: duckdb.DuckDBPyConnection, clock: QueryClock) -> None:
         try:
             while True:
                 with lock:
-                    index = next(indices, None)
-                if index is None:
+                    unit = next(pending, None)
+                if unit is None:
                     return
-                try:
-                    results[index] = clock.rule(cursor, rules[index].rule.query, db.row_limit)
-                except (duckdb.Error, RowLimitError, MemoryError) as exc:
-                    results[index] = exc
+                queries = [rules[index].rule.query for index in unit]
+                for index, result in zip(unit, plans.run_group(cursor, clock, queries, db.row_limit), strict=True):
+                    results[index] = result
         except BaseException as exc:  # raised again in the calling thread
             failures.append(exc)
 
@@ -118,12 +121,12 @@ def _run_all(db: Database, rules: list[LoadedRule]) -> list[Rows | Exception]:
     return [result for result in results if result is not None]
 
 
-def run_rules(db: Database, rules: list[LoadedRule]) -> list[RawFinding]:
+def run_rules(db: Database, rules: list[LoadedRule], *, shared: bool = True) -> list[RawFinding]:
     """Run every rule's query; a failing query, a limit reached or a broken row contract is a RuleError naming the rule."""
     homes = {str(r[0]) for r in db.con.execute("select home_id from homes").fetchall()}
     raw: list[RawFinding] = []
     problems: list[Diagnostic] = []
-    for lr, table in zip(rules, _run_all(db, rules), strict=True):
+    for lr, table in zip(rules, _run_all(db, rules, shared=shared), strict=True):
         if isinstance(table, Exception):
             problems.append(limit_problem(lr, table) or _failure(lr, table))
             continue
@@ -248,6 +251,7 @@ def assess(
                 file=m.file,
                 elements=inventory.elements(m.model),
                 flows=inventory.flows(m.model),
+                software=software_inventory(m.model),
             )
             for h, m in sorted(by_home.items())
         ],

@@ -77,6 +77,7 @@ def flows(model: SystemModel) -> list[DataFlow]:
                 purpose=f.purpose,
                 consent=f.consent,
                 leaves_home=bool({f.source, f.target, *f.via} & services),
+                observed=f.provenance is not None and f.provenance.source == "observed",
             )
             for f in model.flows
         ),

@@ -174,11 +174,19 @@ create or replace view home_context as
 with user_facts as (
   select
     usr.home_id,
-    bool_or(usr.role = 'child') as has_child_users,
+    bool_or(usr.role = 'child' or coalesce(orl.is_child, false)) as has_child_users,
     bool_or(usr.is_vulnerable) as has_vulnerable_users,
-    bool_or(usr.role in ('guest', 'domestic_worker', 'tenant', 'carer', 'bystander')) as has_guest_users,
+    bool_or(usr.role in ('guest', 'domestic_worker', 'tenant', 'carer', 'bystander') or coalesce(orl.is_visitor, false)) as has_guest_users,
     count(*) as user_count
   from users as usr
+  -- other roles of the same person (users[].other_roles): a visiting child is a child and a guest
+  left join (
+    select ur.home_id, ur.user_id,
+      bool_or(ur.role = 'child') as is_child,
+      bool_or(ur.role in ('guest', 'domestic_worker', 'tenant', 'carer', 'bystander')) as is_visitor
+    from user_roles as ur
+    group by ur.home_id, ur.user_id
+  ) as orl on orl.home_id = usr.home_id and orl.user_id = usr.user_id
   group by usr.home_id
 ),
 device_facts as (

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from domosec.assessment import LEVELS
+from domosec.fleet.vulnerabilities import batch_counts, merge_counts
 
 Stats = dict[str, Any]
 LEVEL_ORDER = ", ".join(f"'{lvl}'" for lvl in LEVELS)
@@ -56,6 +57,7 @@ def batch_stats(con: duckdb.DuckDBPyConnection) -> Stats:
         "equipment": {},
         "controls_contradicted": {str(k): int(v) for k, v in controls},
         "treatments": {str(k): int(v) for k, v in treatments},
+        "software": batch_counts(con),
     }
     for rule_id, level, is_open, count in by_rule:
         entry = stats["by_rule"].setdefault(rule_id, {"levels": {}, "open_levels": {}, "homes_open": 0})
@@ -137,6 +139,7 @@ def merge_stats(parts: list[Stats]) -> Stats:
                 target[field] += entry[field]
             target["worst_rank"] = max(target["worst_rank"], entry["worst_rank"])
             target["rules"].update(entry["rules"])
+    out["software"] = merge_counts([s.get("software", {}) for s in parts])
     out["worst"] = dict(out["worst"])
     out["controls_contradicted"] = dict(out["controls_contradicted"])
     out["treatments"] = dict(out["treatments"])

@@ -18,12 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from domosec.catalog.load import Catalogue, clause_sort_key
+from domosec.engine import plans
 from domosec.engine.database import Database, QueryClock, RowLimitError
 from domosec.engine.memory import process_cap
 from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
 from domosec.engine.ruleoutput import OPTIONAL_COLUMNS, column_problems, limit_problem, output_problem, sql_row_problems
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
+from domosec.engine.soa import APPLICABILITY_CONTEXT
 from domosec.errors import Diagnostic, RuleError
 from domosec.fleet.aggregate import Stats, batch_stats
 from domosec.fleet.validate import load_arrow
@@ -77,6 +79,8 @@ class RulePlan:
     matrix: Matrix
     catalogue: Catalogue
     columns: dict[str, list[str]] = field(default_factory=dict)
+    shared: bool = True
+    """Run the rules in shared plans (:mod:`domosec.engine.plans`); False runs each rule alone."""
 
     def rule_tables(self) -> dict[str, pa.Table]:
         rules = [lr.rule for lr in self.rules]
@@ -129,8 +133,9 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
             "detail_key varchar, likelihood_adjust integer, impact_adjust integer, explain varchar, verified boolean)"
         )
         with process_cap(db.memory), QueryClock(BATCH_TIME_LIMIT_S) as clock:
-            for lr in plan.rules:
-                _run_rule(db, plan, lr, clock)
+            if not (plan.shared and _run_shared(db, plan, clock)):
+                for lr in plan.rules:
+                    _run_rule(db, plan, lr, clock)
         _check_rows(con, plan)
         _check_unique(con, plan)
         # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
@@ -163,17 +168,50 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _run_shared(db: Database, plan: RulePlan, clock: QueryClock) -> bool:
+    """Insert every rule's rows in shared plans (a few rules of one scope per statement).
+
+    False, with nothing inserted, when anything fails or a rule may be past its row limit: the batch
+    then runs rule by rule, which names the rule that failed exactly as a run of that rule alone does.
+    """
+    try:
+        for lr in plan.rules:
+            _learn_columns(db, plan, lr)
+        for group in plans.groups(plan.rules):
+            selects = [
+                _select_sql(plan.rules[i].rule.id, plan.rules[i].rule.query, plan.columns[plan.rules[i].rule.id], db.row_limit)
+                for i in group
+            ]
+            with clock.watching(db.con):
+                db.con.execute("insert into fleet_raw\n" + "\nunion all\n".join(f"({s})" for s in selects)).fetchall()
+        [(total,)] = db.con.execute("select count(*) from fleet_raw").fetchall()
+        # Each rule stops at its limit + 1 rows, so only a batch with more rows than one rule's limit can hold one past it.
+        if int(total) > db.row_limit:
+            raise RowLimitError(db.row_limit)
+    except (duckdb.Error, RuleError, RowLimitError, MemoryError):
+        db.con.execute("delete from fleet_raw")
+        return False
+    return True
+
+
+def _learn_columns(db: Database, plan: RulePlan, lr: LoadedRule) -> None:
+    """The names of the rule's columns, checked against the output contract (once per plan)."""
+    rule = lr.rule
+    if rule.id in plan.columns:
+        return
+    described = db.con.execute(f"select * from ({rule.query}\n) as r limit 0")
+    description = described.description or []
+    described.fetchall()
+    problems = column_problems(lr, [d[0] for d in description], [str(d[1]) for d in description])
+    if problems:
+        raise RuleError(problems)
+    plan.columns[rule.id] = [d[0] for d in description]
+
+
 def _run_rule(db: Database, plan: RulePlan, lr: LoadedRule, clock: QueryClock) -> None:
     rule = lr.rule
     try:
-        if rule.id not in plan.columns:
-            described = db.con.execute(f"select * from ({rule.query}\n) as r limit 0")
-            description = described.description or []
-            described.fetchall()
-            problems = column_problems(lr, [d[0] for d in description], [str(d[1]) for d in description])
-            if problems:
-                raise RuleError(problems)
-            plan.columns[rule.id] = [d[0] for d in description]
+        _learn_columns(db, plan, lr)
         columns = plan.columns[rule.id]
         with clock.watching(db.con):
             inserted = db.con.execute(_insert_sql(rule.id, rule.query, columns, db.row_limit)).fetchone()
@@ -197,20 +235,23 @@ def _check_rows(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> None:
 
 
 def _insert_sql(rule_id: str, query: str, columns: list[str], row_limit: int) -> str:
-    """Insert a rule's rows into ``fleet_raw``: the reserved columns, the adjustments, the rest as JSON (``explain``)."""
+    """Insert a rule's rows into ``fleet_raw``."""
+    return "insert into fleet_raw\n" + _select_sql(rule_id, query, columns, row_limit)
+
+
+def _select_sql(rule_id: str, query: str, columns: list[str], row_limit: int) -> str:
+    """A rule's rows as ``fleet_raw`` holds them: the reserved columns, the adjustments, the rest as JSON (``explain``)."""
     explain = [c for c in dict.fromkeys(columns) if c not in RESERVED_COLUMNS and c not in OPTIONAL_COLUMNS]
     packed = ", ".join(f"{_q(c)} := r.{_q(c)}" for c in explain)
     quoted = rule_id.replace("'", "''")
-    return f"""insert into fleet_raw
-            select '{quoted}', cast(r.home_id as varchar), cast(r.asset_kind as varchar), cast(r.asset_id as varchar),
+    return f"""select '{quoted}', cast(r.home_id as varchar), cast(r.asset_kind as varchar), cast(r.asset_id as varchar),
               cast(r.reason as varchar),
               {"coalesce(cast(r.detail_key as varchar), '')" if "detail_key" in columns else "''"},
               {_adjust("r.likelihood_adjust") if "likelihood_adjust" in columns else "0"},
               {_adjust("r.impact_adjust") if "impact_adjust" in columns else "0"},
               {f"cast(to_json(struct_pack({packed})) as varchar)" if explain else "'{}'"},
               {"coalesce(cast(r.verified as boolean), true)" if "verified" in columns else "true"}
-            from (select * from ({query}
-) as q limit {int(row_limit) + 1}) as r"""
+            from {plans.subquery(query, row_limit)} as r"""
 
 
 def _adjust(column: str) -> str:
@@ -323,7 +364,7 @@ def _contradicted_sql(cat: Catalogue) -> str:
     applies = (
         f"select hc.home_id, dc.declared_id as control_id, case dc.declared_id {cases} end as applies "
         f"from (select distinct home_id as declared_home, control_id as declared_id from controls where control_id in ({known})) as dc "
-        "join home_context as hc on hc.home_id = dc.declared_home"
+        f"join {APPLICABILITY_CONTEXT} as hc on hc.home_id = dc.declared_home"
     )
     return f"""
 with applicability as ({applies}),

@@ -80,6 +80,32 @@ TEMPLATE = """<!doctype html>
 {% endfor %}
 </table>
 
+{% set v = s.get("vulnerabilities") %}
+{% if v and v.source == "sbom" %}
+<h2>Known vulnerabilities by firmware, across homes</h2>
+<p>From the SBOMs of the homes' gateways and devices, matched offline (dismissed by VEX: left out); known-exploited first, then by homes affected.
+{{ v.ranked | num }} vulnerability × component × firmware rows{% if v.ranked > v.rows | length %}, the first {{ v.rows | length }} shown{% endif %}.</p>
+<table><tr><th>vulnerability</th><th>known exploited</th><th>severity</th><th class="n">CVSS</th><th>component</th><th>version</th><th>fixed in</th>
+<th>kind</th><th>vendor</th><th>model</th><th>firmware</th><th class="n">homes</th><th class="n">units</th></tr>
+{% for r in v.rows %}
+<tr><td class="id">{{ r.vulnerability_id }}</td><td{% if r.known_exploited %} class="critical"{% endif %}>{{ "yes" if r.known_exploited else "no" }}</td><td>{{ r.severity }}</td>
+<td class="n">{{ r.cvss if r.cvss is not none else "" }}</td><td>{{ r.component }}</td><td>{{ r.version }}</td><td>{{ r.fixed_version }}</td>
+<td>{{ r.kind }}</td><td>{{ r.vendor }}</td><td>{{ r.model }}</td><td>{{ r.firmware }}</td><td class="n">{{ r.homes | num }}</td><td class="n">{{ r.units | num }}</td></tr>
+{% endfor %}
+</table>
+{% elif v %}
+<h2>Firmware × update and vulnerability findings, across homes</h2>
+<p>The homes carry no SBOM components, so this ranks each device model and firmware by the open findings that updates (7.2.17)
+or the management of vulnerable devices (7.2.22) would treat, by homes affected.</p>
+<table><tr><th>kind</th><th>vendor</th><th>model</th><th>firmware</th><th>rule</th><th>title</th><th class="n">homes</th><th class="n">units</th></tr>
+{% for r in v.rows %}
+<tr><td>{{ r.kind }}</td><td>{{ r.vendor }}</td><td>{{ r.model }}</td><td>{{ r.firmware }}</td><td class="id">{{ r.rule_id }}</td><td>{{ r.title }}</td>
+<td class="n">{{ r.homes | num }}</td><td class="n">{{ r.units | num }}</td></tr>
+{% else %}<tr><td colspan="8">No such finding.</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+
 <h2>Controls most often contradicted</h2>
 <p>Declared implemented or partial while open findings show gaps it should close, or declared not applicable while the home shows it applies.</p>
 <table><tr><th>control</th><th>title</th><th class="n">homes</th><th class="n">share</th></tr>

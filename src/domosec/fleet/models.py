@@ -95,6 +95,14 @@ def models_from_tables(tables: dict[str, pa.Table]) -> Iterator[dict[str, Any]]:
         yield _model(h, home, {name: rows.get(h, []) for name, rows in t.items()})
 
 
+def _grant(row: Row) -> Any:
+    """A ``users[].devices`` entry: the plain device ID unless the grant states an expiry or a review."""
+    extra = {k: _jsonable(row[k]) for k in ("expires", "never_expires", "last_reviewed") if row.get(k) is not None}
+    if not extra:
+        return row["device_id"]
+    return {"device": row["device_id"], **extra}
+
+
 def _model(h: str, home: Row, rows: dict[str, list[Row]]) -> dict[str, Any]:
     system = {"id": h, **unflatten(home, el.System)}
     stakeholders = sorted(rows["stakeholders"], key=lambda r: r["stakeholder_index"])
@@ -102,11 +110,17 @@ def _model(h: str, home: Row, rows: dict[str, list[Row]]) -> dict[str, Any]:
         system["stakeholders"] = [unflatten(r, parts.Stakeholder) for r in stakeholders]
     model: dict[str, Any] = {"domosec": 1, "system": system}
     user_services = _by(rows["user_services"], "user_id")
+    user_roles = _by(rows["user_roles"], "user_id")
+    user_needs = _by(rows["user_needs"], "user_id")
+    user_devices = _by(rows["user_devices"], "user_id")
     model["users"] = [
         {
             "id": u["user_id"],
             **unflatten(u, el.User),
+            **_list("other_roles", [r["role"] for r in user_roles.get((u["user_id"],), [])]),
+            **_list("needs", [r["need"] for r in user_needs.get((u["user_id"],), [])]),
             **_list("services", [r["service_id"] for r in user_services.get((u["user_id"],), [])]),
+            **_list("devices", [_grant(r) for r in user_devices.get((u["user_id"],), [])]),
         }
         for u in rows["users"]
     ]
@@ -115,7 +129,7 @@ def _model(h: str, home: Row, rows: dict[str, list[Row]]) -> dict[str, Any]:
     equipment = {
         name: _by(rows[name], "asset_kind", "asset_id") for name in ("equipment_networks", "credentials", "endpoints", "equipment_data")
     }
-    forwards = _by(rows["port_forwards"], "gateway_id")
+    forwards, bridges = _by(rows["port_forwards"], "gateway_id"), _by(rows["gateway_bridges"], "gateway_id")
     model["gateways"] = [
         {
             "id": g["gateway_id"],
@@ -126,6 +140,10 @@ def _model(h: str, home: Row, rows: dict[str, list[Row]]) -> dict[str, Any]:
                     unflatten(r, parts.PortForward) | {"target": r["target_id"]}
                     for r in _ordered(forwards, (g["gateway_id"],), "forward_index")
                 ],
+            ),
+            **_list(
+                "bridges",
+                [unflatten(r, parts.Bridge) for r in _ordered(bridges, (g["gateway_id"],), "bridge_index")],
             ),
         }
         for g in rows["gateways"]
@@ -174,6 +192,7 @@ def _model(h: str, home: Row, rows: dict[str, list[Row]]) -> dict[str, Any]:
         }
         for f in rows["flows"]
     ]
+    model["automations"] = [unflatten(r, el.Automation) for r in sorted(rows["automations"], key=lambda r: r["automation_index"])]
     model["controls"] = [
         {
             "id": c["control_id"],

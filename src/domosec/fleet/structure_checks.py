@@ -138,6 +138,7 @@ def _references() -> dict[str, list[_Reference]]:
                 a="network_id",
             ),
             _Reference("port_forwards", "gateway_id", missing("port_forwards", "gateways"), parent=True),
+            _Reference("gateway_bridges", "gateway_id", missing("gateway_bridges", "gateways"), parent=True),
         ],
         "networks": [
             _Reference(
@@ -165,6 +166,13 @@ def _references() -> dict[str, list[_Reference]]:
                 a="user_id",
             ),
             _Reference(
+                "gateway_bridges",
+                "service",
+                undefined("'gateways[' || _a || '].bridges'", "service"),
+                where="service is not null",
+                a="gateway_id",
+            ),
+            _Reference(
                 "service_links",
                 "linked_service_id",
                 undefined("'services[' || _a || '].linked_accounts'", "service"),
@@ -176,9 +184,26 @@ def _references() -> dict[str, list[_Reference]]:
                 for child in ("service_sharing", "service_decisions", "service_links")
             ),
         ],
-        "users": [_Reference("user_services", "user_id", missing("user_services", "users"), parent=True)],
+        "users": [
+            _Reference(child, "user_id", missing(child, "users"), parent=True)
+            for child in ("user_services", "user_devices", "user_roles", "user_needs")
+        ],
         "devices": [
-            _Reference(child, "device_id", missing(child, "devices"), parent=True) for child in ("device_sensors", "device_actuators")
+            _Reference(
+                "user_devices",
+                "device_id",
+                undefined("'users[' || _a || '].devices'", "device"),
+                where="device_id is not null",
+                a="user_id",
+            ),
+            _Reference(
+                "automations",
+                "target_id",
+                undefined("'automations[' || _a || '].target'", "device"),
+                where="target_id is not null",
+                a="automation_index",
+            ),
+            *(_Reference(child, "device_id", missing(child, "devices"), parent=True) for child in ("device_sensors", "device_actuators")),
         ],
         "flows": [_Reference(child, "flow_id", missing(child, "flows"), parent=True) for child in ("flow_networks", "flow_data")],
     }

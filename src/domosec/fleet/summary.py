@@ -14,6 +14,7 @@ from domosec.assessment import LEVELS
 from domosec.catalog.load import Catalogue, clause_sort_key
 from domosec.engine.ruleset import LoadedRule
 from domosec.fleet.aggregate import Stats
+from domosec.fleet.vulnerabilities import ranking
 
 SUMMARY_VERSION = "1.0"
 TOP_EQUIPMENT = 50
@@ -106,6 +107,7 @@ def build_summary(
         "equipment": equipment[:TOP_EQUIPMENT],
         "equipment_ranked": len(equipment),
         "controls_contradicted": controls,
+        "vulnerabilities": ranking(stats.get("software", {}), update_rules, {lr.rule.id: lr.rule.title for lr in rules}),
     }
 
 

@@ -48,9 +48,11 @@ ELEMENT_TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "credentials": (parts.Credential, "asset_kind || 's[' || asset_id || '].credentials[' || credential_index || ']'"),
     "endpoints": (parts.Endpoint, "asset_kind || 's[' || asset_id || '].endpoints[' || endpoint_index || ']'"),
     "port_forwards": (parts.PortForward, "'gateways[' || gateway_id || '].port_forwards[' || forward_index || ']'"),
+    "gateway_bridges": (parts.Bridge, "'gateways[' || gateway_id || '].bridges[' || bridge_index || ']'"),
     "services": (el.Service, "'services[' || service_id || ']'"),
     "service_decisions": (parts.AutomatedDecision, "'services[' || service_id || '].automated_decisions[' || decision_index || ']'"),
     "flows": (el.Flow, "'flows[' || flow_id || ']'"),
+    "automations": (el.Automation, "'automations[' || automation_index || ']'"),
     "controls": (el.ControlStatus, "'controls[' || control_id || ']'"),
 }
 # The parts that are not elements: the label of the element they belong to, and their path in it.
@@ -269,7 +271,14 @@ def _derived_conditions(cat: Catalogue) -> Iterator[tuple[str, tuple[str, str]]]
         ("devices", "tier", "_catalogue_tier"),
         ("devices", "is_safety_relevant", "coalesce(safety_relevant, _catalogue_safety_relevant)"),
         ("devices", "is_child_directed", "coalesce(child_directed, _catalogue_child_directed)"),
-        ("users", "is_vulnerable", f"role in ({vulnerable})" if vulnerable else "false"),
+        # needs and other roles are child tables: a row alone can only show when is_vulnerable must be true or is stated
+        (
+            "users",
+            "is_vulnerable",
+            f"coalesce(vulnerable, case when role in ({vulnerable}) then true else is_vulnerable end)"
+            if vulnerable
+            else "coalesce(vulnerable, is_vulnerable)",
+        ),
         ("zones", "is_private", f"coalesce(privacy, case when kind in ({private}) then 'high' else 'low' end) = 'high'"),
         ("networks", "is_wireless", f"kind not in ({wired})"),
         ("equipment_data", "sensitivity", "_catalogue_sensitivity"),

@@ -23,15 +23,19 @@ from domosec.model.choices import (
 from domosec.model.parts import (
     MAX_RETENTION_DAYS,
     AutomatedDecision,
+    Bridge,
     Credential,
     DataAtRest,
+    DeviceGrant,
     Endpoint,
     Evidence,
     FactoryReset,
     FailSafe,
     Id,
     LinkedAccount,
+    LinkSecurity,
     Logging,
+    OperatorSecrets,
     Ownership,
     Physical,
     PortForward,
@@ -108,6 +112,9 @@ Actuator = Literal[
 ]
 
 
+Need = Literal["disability", "dependency", "cognitive", "mobility", "sensory", "medical", "mental_health", "communication"]
+
+
 class System(Strict):
     """What is being assessed: one home (deployment) or one product under design."""
 
@@ -130,11 +137,26 @@ class User(Strict):
     id: Id
     name: str = ""
     role: HouseholdRoleId
+    other_roles: list[HouseholdRoleId] = Field(
+        default_factory=list,
+        description="Other roles the same person has: a visiting child is a child and a guest, a carer may also be a resident.",
+    )
+    vulnerable: bool | None = Field(
+        default=None,
+        description="The person needs extra protection (a disability, dependency, cognitive impairment…); unset, the roles decide "
+        "(child and elderly are vulnerable) and any listed need makes the person vulnerable.",
+    )
+    needs: list[Need] = Field(default_factory=list, description="Why the person needs extra protection.")
     admin: bool = False
     mfa: bool | None = None
     local_only: bool | None = Field(default=None, description="Can log in only from the home network.")
     shared_account: bool | None = Field(default=None, description="Uses another person's login instead of their own.")
     services: list[Id] = Field(default_factory=list, description="Services this person has an account with.")
+    devices: list[Id | DeviceGrant] = Field(
+        default_factory=list,
+        description="Devices this person was given access to directly: a camera shared with them, an e-key or a lock code of their own. "
+        "A device ID, or an object with `device`, `expires`, `never_expires` and `last_reviewed`.",
+    )
     joined_on: dt.date | None = Field(default=None, description="When the person moved in or was given access.")
     left_on: dt.date | None = Field(
         default=None,
@@ -213,6 +235,11 @@ class Gateway(_Equipment):
     kind: Literal["hub", "router", "bridge", "home_server", "wall_pad", "other"] = "hub"
     upnp: bool | None = None
     port_forwards: list[PortForward] = Field(default_factory=list)
+    bridges: list[Bridge] = Field(
+        default_factory=list,
+        description="The gateway's broker or integrations forwarding the home's messages to a broker or service outside the home "
+        "(an MQTT bridge, a cloud event-bus link).",
+    )
     remote_access: Literal["none", "vpn", "cloud_relay", "port_forward", "direct"] | None = None
     firewall: bool | None = None
     intrusion_detection: bool | None = None
@@ -221,6 +248,13 @@ class Gateway(_Equipment):
     device_inventory: bool | None = Field(default=None, description="Shows the household which devices are connected.")
     privacy_dashboard: bool | None = Field(default=None, description="Lets the household see and limit what data is collected.")
     logging: Logging = Field(default_factory=Logging)
+    shared_by_households: bool | None = Field(
+        default=None, description="Serves several households: a building, campus or apartment-complex gateway or network."
+    )
+    household_isolation: bool | None = Field(
+        default=None,
+        description="Each household it serves is on its own segment, and no household can reach another's devices through it.",
+    )
 
 
 class Device(_Equipment):
@@ -247,6 +281,11 @@ class Device(_Equipment):
     reading_interval_s: int | None = Field(
         default=None, ge=1, le=86_400, description="Seconds between the readings it reports (1 for live readings, 900 for 15 minutes)."
     )
+    replay_protection: bool | None = Field(
+        default=None,
+        description="Its commands carry a counter, nonce or challenge, so a recorded command played back is refused.",
+    )
+    link_security: LinkSecurity = Field(default_factory=LinkSecurity)
 
 
 class Service(Strict):
@@ -272,6 +311,10 @@ class Service(Strict):
     endpoints: list[Endpoint] = Field(default_factory=list)
     auth: ServiceAuth = Field(default_factory=ServiceAuth)
     retention_days: int | None = Field(default=None, ge=0, le=MAX_RETENTION_DAYS)
+    retention_indefinite: bool | None = Field(
+        default=None,
+        description="Keeps the household's data with no set period: until the account is closed, or 'as long as necessary' without a number.",
+    )
     privacy_notice: bool | None = None
     consent: Literal["none", "implied", "explicit"] | None = None
     consent_scope: Literal["blanket", "per_purpose"] | None = Field(
@@ -289,6 +332,19 @@ class Service(Strict):
     vulnerability_disclosure: bool | None = None
     security_monitoring: bool | None = None
     staff_access: Literal["none", "audited", "unrestricted"] | None = None
+    staff_privacy_override: bool | None = Field(
+        default=None, description="The operator's staff can switch off a device's privacy mode, or watch and listen while it is on."
+    )
+    tenant_isolation: bool | None = Field(
+        default=None,
+        description="One customer's data, events and video are never served to another customer (per-account separation, tested).",
+    )
+    identifier_linking: bool | None = Field(
+        default=None,
+        description="Links the household's data to identifiers (IP address, device IDs, e-mail, demographics) across datasets, "
+        "its own or others', to single the household out.",
+    )
+    operator_secrets: OperatorSecrets = Field(default_factory=OperatorSecrets)
     data_at_rest_encrypted: bool | None = None
     logging: Logging = Field(default_factory=Logging)
     support_end: dt.date | None = None
@@ -332,6 +388,27 @@ class AcceptedRisk(Strict):
     ticket: str = ""
 
 
+class Automation(Strict):
+    """A rule of the home's hub, app or cloud that drives a device by itself: "unlock when my phone is near"."""
+
+    name: str = ""
+    runs_on: Id | None = Field(default=None, description="The gateway or service that runs it.")
+    trigger: Literal["ble_presence", "wifi_presence", "geofence", "sensor", "schedule", "voice", "button", "webhook", "other"] = Field(
+        description="What sets it off: a phone or tag seen over Bluetooth or on the Wi-Fi, a phone's location (geofence), "
+        "a sensor's reading, a time, a voice command, a button, a web request."
+    )
+    source: Id | None = Field(default=None, description="The device or person whose signal triggers it (a sensor, a phone's owner).")
+    target: Id = Field(description="The device it drives.")
+    action: Literal["unlock", "open", "disarm", "heat", "switch_on", "switch_off", "lock", "close", "arm", "other"] | None = None
+    signal_authenticated: bool | None = Field(
+        default=None,
+        description="For a sensor, web-request or other trigger: the signal proves where it comes from (a securely paired "
+        "sensor, a signed request); false for a sensor anyone nearby can imitate or a URL without a secret. Presence and "
+        "geofence triggers count as spoofable whatever is stated: a relay defeats an encrypted Bluetooth link.",
+    )
+    confirmation: bool | None = Field(default=None, description="A person confirms on a phone or at the device before the action runs.")
+
+
 class SystemModel(Strict):
     """A smart-home system model: the input of every assessment."""
 
@@ -344,6 +421,7 @@ class SystemModel(Strict):
     devices: list[Device] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
+    automations: list[Automation] = Field(default_factory=list, description="Rules that drive devices by themselves.")
     controls: list[ControlStatus] = Field(default_factory=list)
     accepted_risks: list[AcceptedRisk] = Field(default_factory=list)
     exclude: list[str] = Field(

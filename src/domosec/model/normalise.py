@@ -72,9 +72,23 @@ def _add_model(rows: _Rows, m: el.SystemModel, source_file: str, cat: Catalogue)
         rows.add("stakeholders", [h, i, *_flat(st, parts.Stakeholder)])
     vulnerable = set(cat.vulnerable_roles())
     for u in m.users:
-        rows.add("users", [h, u.id, *_flat(u, el.User), u.role in vulnerable])
+        roles = dict.fromkeys(u.other_roles)
+        roles.pop(u.role, None)
+        is_vulnerable = u.vulnerable if u.vulnerable is not None else bool(u.needs) or any(r in vulnerable for r in (u.role, *roles))
+        rows.add("users", [h, u.id, *_flat(u, el.User), is_vulnerable])
+        for role in roles:
+            rows.add("user_roles", [h, u.id, role])
+        for need in sorted(set(u.needs)):
+            rows.add("user_needs", [h, u.id, need])
         for svc in u.services:
             rows.add("user_services", [h, u.id, svc])
+        grants: dict[str, parts.DeviceGrant] = {}
+        for entry in u.devices:
+            grant = entry if isinstance(entry, parts.DeviceGrant) else parts.DeviceGrant(device=entry)
+            grants.setdefault(grant.device, grant)
+        for grant in grants.values():
+            never = grant.never_expires if grant.never_expires is not None or grant.expires is None else False
+            rows.add("user_devices", [h, u.id, grant.device, grant.expires, never, grant.last_reviewed])
     for z in m.zones:
         privacy = z.privacy or ("high" if z.kind in el.PRIVATE_ZONE_KINDS else "low")
         rows.add("zones", [h, z.id, *_flat(z, el.Zone), privacy == "high"])
@@ -86,6 +100,8 @@ def _add_model(rows: _Rows, m: el.SystemModel, source_file: str, cat: Catalogue)
         for i, pf in enumerate(g.port_forwards):
             kind = "gateway" if any(x.id == pf.target for x in m.gateways) else "device"
             rows.add("port_forwards", [h, g.id, i, *_flat(pf, parts.PortForward), kind])
+        for i, bridge in enumerate(g.bridges):
+            rows.add("gateway_bridges", [h, g.id, i, *_flat(bridge, parts.Bridge)])
     for d in m.devices:
         dtype = cat.device_types[d.type]
         safety = d.safety_relevant if d.safety_relevant is not None else dtype.safety_relevant
@@ -116,6 +132,8 @@ def _add_model(rows: _Rows, m: el.SystemModel, source_file: str, cat: Catalogue)
             rows.add("flow_networks", [h, f.id, net])
         for category in sorted(set(f.data)):
             rows.add("flow_data", [h, f.id, category, cat.data_categories[category].sensitivity])
+    for i, auto in enumerate(m.automations):
+        rows.add("automations", [h, i, *_flat(auto, el.Automation)])
     for c in m.controls:
         rows.add("controls", [h, c.id, *_flat(c, el.ControlStatus), len(c.evidence)])
 

@@ -62,6 +62,11 @@ class Credential(Strict):
     hard_coded: bool | None = Field(default=None, description="Built into the firmware; the user cannot change it.")
     strength: Literal["weak", "fair", "strong"] | None = None
     shared: bool | None = Field(default=None, description="Several household members use the same login.")
+    shared_across_homes: bool | None = Field(
+        default=None,
+        description="The same login opens other customers' homes: an installer's or maintenance company's password, "
+        "a vendor's support account, one code for all of a company's technicians.",
+    )
     second_factor: bool | None = Field(default=None, description="Logging in also needs a second factor (app prompt, code, key).")
     provenance: Provenance | None = None
 
@@ -171,6 +176,66 @@ class PrivacyFeatures(Strict):
     masking: bool | None = Field(default=None, description="Areas of the image can be masked out (neighbours, street).")
 
 
+LinkSecurityLevel = Literal[
+    "none",
+    "s0",
+    "s2_unauthenticated",
+    "s2_authenticated",
+    "s2_access_control",
+    "zigbee_well_known_key",
+    "zigbee_install_code",
+    "ble_legacy",
+    "ble_lesc_just_works",
+    "ble_lesc_authenticated",
+    "other_authenticated",
+]
+"""Link-layer security levels of radio protocols: Z-Wave S0/S2 classes, Zigbee link keys, Bluetooth LE pairing."""
+
+
+class LinkSecurity(Strict):
+    """The link-layer security a device runs at on its radio link, and the weakest level it still accepts (7.2.14)."""
+
+    level: LinkSecurityLevel | None = Field(
+        default=None,
+        description="The level the device was included or paired at and runs at now (Z-Wave S0/S2 class, Zigbee key, BLE pairing).",
+    )
+    lowest_accepted: LinkSecurityLevel | None = Field(
+        default=None,
+        description="The weakest level the device still accepts at inclusion or pairing (S2 with S0 fallback: s0), "
+        "which an attacker can force by a downgrade.",
+    )
+
+
+class OperatorSecrets(Strict):
+    """How the operator of a service keeps its own privileged credentials: administrator logins, API and signing keys (7.2.8)."""
+
+    managed: bool | None = Field(
+        default=None,
+        description="Privileged credentials are kept in a secrets store, limited to named staff, rotated, and never put in code, "
+        "tickets or public places.",
+    )
+    exposed: bool | None = Field(
+        default=None, description="A privileged credential of the operator was published or leaked and is not known to be revoked."
+    )
+
+
+class Bridge(Strict):
+    """The gateway's message broker, or an integration, forwarding the home's messages to a broker or service outside the home."""
+
+    service: Id = Field(description="The broker or service outside the home the messages go to (a `services` ID).")
+    protocol: Literal["mqtt", "mqtts", "http", "https", "websocket", "proprietary", "other"] | None = None
+    topics: Literal["all", "selected"] | None = Field(
+        default=None, description="Every topic or entity of the home (`#`, the whole event bus), or a chosen few."
+    )
+    direction: Literal["out", "in", "both"] | None = Field(
+        default=None, description="out: the home's messages leave; in: messages from outside reach the home's devices; both."
+    )
+    authentication: Literal["none", "password", "token", "certificate"] | None = Field(
+        default=None, description="How the bridge logs in to the remote broker, and the remote broker to it."
+    )
+    tls: bool | None = Field(default=None, description="The bridge connection is encrypted and the remote broker's certificate checked.")
+
+
 class PortForward(Strict):
     """A port opened on the gateway towards an element inside the home."""
 
@@ -204,6 +269,17 @@ class ServiceAuth(Strict):
     device_authentication: bool | None = Field(
         default=None, description="Devices prove their identity to the service (certificate or per-device key)."
     )
+
+
+class DeviceGrant(Strict):
+    """Access to one device given to one person: an e-key, a lock code, a camera share (7.2.16)."""
+
+    device: Id
+    expires: dt.date | None = Field(default=None, description="When the code, key or share stops working.")
+    never_expires: bool | None = Field(
+        default=None, description="The code, key or share works until someone removes it (true), or it has an end date (false)."
+    )
+    last_reviewed: dt.date | None = Field(default=None, description="When someone last checked that this person still needs this access.")
 
 
 class LinkedAccount(Strict):

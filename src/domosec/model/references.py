@@ -58,6 +58,9 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
                 ref((section, index, "networks", n), net, ("networks",), "network")
             if section == "devices":
                 ref((section, index, "gateway"), item.get("gateway"), ("gateways",), "gateway")
+            for n, bridge in _list(item.get("bridges")):
+                if isinstance(bridge, dict):
+                    ref((section, index, "bridges", n, "service"), bridge.get("service"), ("services",), "service")
             for n, forward in _list(item.get("port_forwards")):
                 if isinstance(forward, dict):
                     ref((section, index, "port_forwards", n, "target"), forward.get("target"), ("devices", "gateways"), "device or gateway")
@@ -66,6 +69,11 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
     for _, index, item in _items(data, ("users",)):
         for n, svc in _list(item.get("services")):
             ref(("users", index, "services", n), svc, ("services",), "service")
+        for n, dev in _list(item.get("devices")):
+            if isinstance(dev, dict):
+                ref(("users", index, "devices", n, "device"), dev.get("device"), ("devices",), "device")
+            else:
+                ref(("users", index, "devices", n), dev, ("devices",), "device")
     for _, index, item in _items(data, ("services",)):
         for n, link in _list(item.get("linked_accounts")):
             if isinstance(link, dict):
@@ -89,6 +97,10 @@ def check_references(doc: SourceDocument) -> list[Diagnostic]:
     system = data.get("system")
     if isinstance(system, dict) and isinstance(system.get("id"), str):
         all_ids.add(system["id"])
+    for _, index, item in _items(data, ("automations",)):
+        ref(("automations", index, "runs_on"), item.get("runs_on"), ("gateways", "services"), "gateway or service")
+        ref(("automations", index, "source"), item.get("source"), ("devices", "users"), "device or user")
+        ref(("automations", index, "target"), item.get("target"), ("devices",), "device")
     for _, index, item in _items(data, ("accepted_risks",)):
         asset = item.get("asset", "*")
         if isinstance(asset, str) and asset != "*" and asset not in all_ids:

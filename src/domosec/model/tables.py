@@ -176,7 +176,7 @@ def _c(name: str, kind: str, description: str, derived: bool = False) -> Column:
     return Column(name, kind, description, derived)
 
 
-S, B, N = STRING, BOOL, INT64
+S, B, N, D = STRING, BOOL, INT64, DATE
 
 ASSET_KEYS = (
     _c("asset_kind", S, "gateway, device or service: the kind of element the row belongs to."),
@@ -207,13 +207,44 @@ SPECS: dict[str, TableSpec] = {
             (_c("user_id", S, "User ID."),),
             (
                 *flat_columns(el.User),
-                _c("is_vulnerable", B, "The role is marked vulnerable in the catalogue (child, elderly).", derived=True),
+                _c(
+                    "is_vulnerable",
+                    B,
+                    "vulnerable as stated; unset, true when the person lists a need or has a role marked vulnerable in the catalogue "
+                    "(child, elderly), as their role or one of other_roles.",
+                    derived=True,
+                ),
             ),
+        ),
+        TableSpec(
+            "user_roles",
+            "Other roles each user has besides role (users[].other_roles): a visiting child is a child and a guest.",
+            (_c("user_id", S, "User ID."), _c("role", S, "Household role.")),
+        ),
+        TableSpec(
+            "user_needs",
+            "Why each user needs extra protection (users[].needs): disability, dependency, cognitive…",
+            (_c("user_id", S, "User ID."), _c("need", S, "The need.")),
         ),
         TableSpec(
             "user_services",
             "Services each user has an account with (users[].services).",
             (_c("user_id", S, "User ID."), _c("service_id", S, "Service ID.")),
+        ),
+        TableSpec(
+            "user_devices",
+            "Devices each user was given access to directly (users[].devices): a shared camera, an e-key, a lock code.",
+            (_c("user_id", S, "User ID."), _c("device_id", S, "Device ID.")),
+            (
+                _c("expires", D, "When the code, key or share stops working (users[].devices[].expires)."),
+                _c(
+                    "never_expires",
+                    B,
+                    "The grant has no end date: never_expires as stated, else false when expires is given.",
+                    derived=True,
+                ),
+                _c("last_reviewed", D, "When someone last checked that this person still needs this access."),
+            ),
         ),
         TableSpec(
             "zones",
@@ -309,6 +340,12 @@ SPECS: dict[str, TableSpec] = {
             ),
         ),
         TableSpec(
+            "gateway_bridges",
+            "Brokers and integrations forwarding the home's messages outside the home (gateways[].bridges).",
+            (_c("gateway_id", S, "Gateway ID."), _c("bridge_index", N, "Position in the list.")),
+            tuple(flat_columns(parts.Bridge)),
+        ),
+        TableSpec(
             "services",
             "Service sub-systems: cloud backends, apps, voice platforms, third parties.",
             (_c("service_id", S, "Service ID."),),
@@ -355,6 +392,12 @@ SPECS: dict[str, TableSpec] = {
             "Data categories each flow carries (flows[].data).",
             (_c("flow_id", S, "Flow ID."), _c("category", S, "Data category ID.")),
             (_c("sensitivity", S, "The category's sensitivity from the catalogue.", derived=True),),
+        ),
+        TableSpec(
+            "automations",
+            "Rules that drive a device by themselves (automations[]).",
+            (_c("automation_index", N, "Position in the list."),),
+            tuple(flat_columns(el.Automation)),
         ),
         TableSpec(
             "controls",

@@ -29,6 +29,7 @@ class FormatName(StrEnum):
     pdf = "pdf"
     sarif = "sarif"
     csv = "csv"
+    components_csv = "components-csv"
     oscal = "oscal"
     oscal_poam = "oscal-poam"
     oscal_catalog = "oscal-catalog"
@@ -149,6 +150,12 @@ def _csv(a: Assessment, o: RenderOptions) -> str:
     return render_csv(a)
 
 
+def _components_csv(a: Assessment, o: RenderOptions) -> str:
+    from domosec.report.components_csv import render_components_csv
+
+    return render_components_csv(a)
+
+
 def _oscal(a: Assessment, o: RenderOptions) -> str:
     from domosec.report.oscal import render_assessment_results
 
@@ -187,6 +194,14 @@ FORMATS: dict[FormatName, ReportFormat] = {
         ReportFormat(FormatName.pdf, ".pdf", True, BOTH, "the HTML report as PDF", _pdf),
         ReportFormat(FormatName.sarif, ".sarif", False, EXPERT, "SARIF 2.1.0 for code scanning", _sarif),
         ReportFormat(FormatName.csv, ".csv", False, EXPERT, "a CSV risk register, one row per finding", _csv),
+        ReportFormat(
+            FormatName.components_csv,
+            ".components.csv",
+            False,
+            EXPERT,
+            "CSV of each gateway's and device's SBOM components and their known vulnerabilities",
+            _components_csv,
+        ),
         ReportFormat(FormatName.oscal, ".oscal.json", False, EXPERT, "OSCAL 1.2.3 assessment-results", _oscal),
         ReportFormat(
             FormatName.oscal_poam, ".poam.json", False, EXPERT, "OSCAL 1.2.3 plan of action and milestones (open findings)", _oscal_poam

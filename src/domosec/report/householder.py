@@ -42,14 +42,18 @@ GLOSSARY: dict[str, str] = {
     "BLE": "Bluetooth Low Energy, the short-range radio many locks, toys and trackers use",
     "CCMP": "the strong kind of Wi-Fi encryption (also called AES)",
     "CISA": "the US government's cyber-security agency, which keeps the list of weaknesses attackers are known to use",
+    "CVE": "the ID number of a published software weakness (CVE-year-number)",
     "CVSS": "a 0-10 score experts give a software weakness: the higher, the worse",
     "DECT": "the radio used by cordless home phones and some smart-home devices",
     "DNS": "the internet's phone book, which turns names into addresses",
     "DSK": "the code printed on a Z-Wave device, typed or scanned when adding it securely",
+    "DuckDuckGo": "a privacy-minded search company that publishes a list of trackers and who runs them",
     "EN": "European Norm: a European standard",
     "EU": "the European Union",
     "ETSI": "a European standards body; its EN 303 645 is a security baseline for smart devices",
+    "FTC": "the US Federal Trade Commission, which protects consumers",
     "HTTPS": "the encrypted way of opening a web page (the padlock in the browser)",
+    "ICT": "information and communication technology",
     "IGD": "part of UPnP: lets devices open doors in the router by themselves",
     "IoT": "Internet of Things: smart devices that connect to a network",
     "IP": "the numbering of devices on a network and the internet (an IP address)",
@@ -94,7 +98,9 @@ GLOSSARY: dict[str, str] = {
     "Z-Wave": "a home-automation radio used by sensors, locks and switches",
     "Zigbee": "a home-automation radio used by lights, sensors and plugs",
 }
-EVERYDAY = frozenset({"TV", "USB", "IDs", "PC", "US"})  # abbreviations every householder knows
+EVERYDAY = frozenset({"TV", "TVs", "USB", "IDs", "PC", "US"})  # abbreviations every householder knows
+# Names in the sources rules cite (companies, conferences, products): named, not explained.
+CITED_NAMES = frozenset({"CON", "DEF", "DIS", "IPVM", "L1", "SensePost", "VIZIO"})
 
 _GLOSSARY_RE = re.compile(
     r"(?<![\w-])("

@@ -47,7 +47,10 @@ def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> st
     first = sorted((f for f in assessment.findings if f.is_open and not f.is_unverified), key=_worst_first)[:FIX_FIRST]
     groups = [(part, kept) for part, findings in by_part(assessment) if (kept := [f for f in findings if not f.is_unverified])]
     unverified = [f for f in assessment.findings if f.is_unverified]
-    budget = Budget(limit - length(head) - length(tail), tables=len(groups) + 1 + bool(unverified))
+    from domosec.report.components import markdown_tables  # it builds on this module's cell and code
+
+    software = markdown_tables(assessment)
+    budget = Budget(limit - length(head) - length(tail), tables=len(groups) + 1 + bool(unverified) + len(software))
     body: list[str] = []
     if first:
         body += budget.spend(["### Fix first", ""])
@@ -71,6 +74,10 @@ def render_markdown(assessment: Assessment, *, limit: int = COMMENT_LIMIT) -> st
         body += budget.spend(["", "</details>", ""])
     if not assessment.findings:
         body += ["No findings.", ""]
+    for t in software:
+        body += budget.spend(t.intro)
+        body += budget.table(t.header, t.rows, noun="rows") if t.header else []
+        body += budget.spend(t.outro)
     return "\n".join(head + body + tail)
 
 
@@ -143,7 +150,7 @@ class Budget:
         self.left -= length(lines)
         return lines
 
-    def table(self, header: list[str], rows: list[str]) -> list[str]:
+    def table(self, header: list[str], rows: list[str], *, noun: str = "findings") -> list[str]:
         self.tables -= 1
         keep = self.RESERVE * (self.tables + 1)
         lines = self.spend(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)])
@@ -158,7 +165,7 @@ class Budget:
             self.left += length(lines)
             lines = []
         if shown < len(rows):
-            more = f"{len(rows) - shown} more" if shown else f"{len(rows)} findings"
+            more = f"{len(rows) - shown} more" if shown else f"{len(rows)} {noun}"
             lines += self.spend(["", f"_{more} not shown here (comment size limit): the HTML or CSV report lists all._"])
         return lines
 

@@ -27,6 +27,7 @@ import orjson
 
 from domosec.assessment import LEVELS, Assessment, Finding, LevelName, RuleInfo
 from domosec.errors import Diagnostic, InputError
+from domosec.report.components import SbomAssets, named_components, sbom_assets, sbom_path
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TAXONOMY = "ISO/IEC 27403"
@@ -63,6 +64,7 @@ def sarif_document(assessment: Assessment, *, root: Path | None = None, docs_url
     base_url = rules_docs_url(docs_url)
     titles = {c.control_id: c.title for c in assessment.controls}
     homes = {h.home_id: h.file for h in assessment.homes}
+    sboms = sbom_assets(assessment)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -75,7 +77,7 @@ def sarif_document(assessment: Assessment, *, root: Path | None = None, docs_url
         "taxonomies": [_taxonomy(assessment, titles)],
         "automationDetails": {"id": "domosec/" + "+".join(sorted(homes)) + "/"},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, rule_index, homes, root) for f in assessment.findings],
+        "results": [_sbom_located(_result(f, rule_index, homes, root), f, sboms, root) for f in assessment.findings],
         "properties": {"as_of": assessment.as_of, "catalogue_version": assessment.catalogue_version},
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -179,6 +181,29 @@ def _result(f: Finding, rule_index: dict[str, int], homes: dict[str, str], root:
         text = f"Accepted by {a.approver} until {a.expires}: {a.reason}" + (f" ({a.ticket})" if a.ticket else "")
         result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": text}]
     return result
+
+
+def _sbom_located(result: dict[str, Any], f: Finding, sboms: SbomAssets, root: Path | None) -> dict[str, Any]:
+    """A finding on components of an imported SBOM is located in the SBOM file (the model line becomes a related
+    location); its properties name the SBOM and the components' purls."""
+    found = sboms.get((f.home_id, f.asset.kind, f.asset.id))
+    components = named_components(f, found[1]) if found else []
+    if not found or not components:
+        return result
+    home, software = found
+    model = result["locations"][0]
+    result["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(sbom_path(home, software), root)}, **_logical(model)}]
+    result["relatedLocations"] = [{"id": 1, **model, "message": {"text": f"{f.asset.kind} {f.asset.id} in the model"}}]
+    result["properties"] |= {
+        "sbom": software.sbom_file,
+        "purls": sorted({c.purl for c in components if c.purl}),
+        "components": [f"{c.name} {c.version}".strip() for c in components],
+    }
+    return result
+
+
+def _logical(location: dict[str, Any]) -> dict[str, Any]:
+    return {"logicalLocations": location["logicalLocations"]} if "logicalLocations" in location else {}
 
 
 def _location(f: Finding, homes: dict[str, str], root: Path | None) -> dict[str, Any]:

@@ -18,9 +18,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from domosec.assessment import LEVELS, Assessment
+from domosec.report.components import CONFIDENCE_LABELS, NO_COMPONENTS, NO_SBOM
 from domosec.report.grouping import PART_TITLES, location
 from domosec.report.householder import advice_parts, home_plans
 from domosec.report.html import view
+from domosec.report.html.components import components_view
 from domosec.report.html.diagram import LEVEL_LINE, Diagram, draw
 from domosec.report.html.heatmap import heat_map
 from domosec.report.html.privacy import privacy_view
@@ -70,6 +72,7 @@ def _expert_context(a: Assessment) -> dict[str, Any]:
         "fired_rules": [r for r in a.rules if r.id in fired],
         "quiet_rules": [r for r in a.rules if r.id not in fired],
         "privacy": [privacy_view(h, a.data_categories) for h in a.homes],
+        "components": components_view(a),
         "plan": treatment_plan(a),
         "home_names": {h.home_id: h.name or h.home_id for h in a.homes},
         "print_tiles": {},
@@ -114,4 +117,5 @@ def _env() -> Environment:
         location=location,
     )
     env.globals.update(PART_TITLES=PART_TITLES, KIND_LABELS=view.KIND_LABELS, LEVEL_COLOURS=LEVEL_LINE)
+    env.globals.update(CONFIDENCE_LABELS=CONFIDENCE_LABELS, NO_SBOM=NO_SBOM, NO_COMPONENTS=NO_COMPONENTS)
     return env

@@ -34,6 +34,7 @@ from domosec.report.oscal.common import (
 )
 from domosec.report.oscal.evidence import assessment_assets, components, observation, observation_uuid, parties, risk, risk_uuid
 from domosec.report.oscal.plan import model_resources, plan_resource, plan_resource_uuid
+from domosec.report.oscal.software import component_observations, software_assets
 
 OBJECTIVE_STATUS: dict[str, tuple[str, str, str | None]] = {
     # domosec status: (objective state, reason, implementation state)
@@ -100,7 +101,8 @@ def _result(assessment: Assessment, home: Home, findings: list[Finding], control
     if "include-controls" not in selection and "exclude-controls" not in selection:
         selection["include-all"] = {}
     local: dict[str, Any] = {"assessment-assets": assessment_assets(assessment.tool_version)}
-    with_list(local, "components", components(findings, {home.home_id: home}))
+    defined = components(findings, {home.home_id: home})
+    with_list(local, "components", defined + software_assets(home, {c["uuid"] for c in defined}))
     open_count = sum(1 for f in findings if f.is_open)
     result: dict[str, Any] = {
         "uuid": stable_uuid("result", home.home_id, day),
@@ -112,7 +114,7 @@ def _result(assessment: Assessment, home: Home, findings: list[Finding], control
         "local-definitions": local,
         "reviewed-controls": {"control-selections": [selection]},
     }
-    with_list(result, "observations", [observation(f, day) for f in findings])
+    with_list(result, "observations", [observation(f, day) for f in findings] + component_observations(home, day))
     with_list(result, "risks", [risk(f, rules.get(f.rule_id), day) for f in confirmed])
     with_list(result, "findings", [_finding(c, treats.get(c.control_id, [])) for c in controls if c.applicable])
     return result
