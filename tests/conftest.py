@@ -42,3 +42,21 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def npm_package(config: pytest.Config, package: str, version: str) -> Path:
+    """``node_modules`` holding PACKAGE@VERSION, installed once with npm into pytest's cache folder (never committed).
+
+    Used for the tools users run beside domosec that only npm ships: axe-core for accessibility checks, cdxgen for SBOMs."""
+    import shutil
+
+    assert config.cache is not None
+    folder = Path(config.cache.mkdir(f"npm-{package.replace('/', '+').lstrip('@')}-{version}"))
+    modules = folder / "node_modules"
+    if not (modules / package / "package.json").is_file():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.fail(f"npm is needed to install {package} for these tests (Debian: apt-get install npm)")
+        command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(folder)]
+        subprocess.run([*command, f"{package}@{version}"], check=True, capture_output=True, timeout=600)
+    return modules

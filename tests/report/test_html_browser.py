@@ -12,7 +12,6 @@ import itertools
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from domosec.engine.ruleset import load_rules
 from domosec.model.load import load_model
 from domosec.report.householder import householder_advice
 from domosec.report.html import Audience, render_html
+from tests.conftest import npm_package
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -273,15 +273,7 @@ DESKTOP = {"width": 1440, "height": 900}
 @pytest.fixture(scope="module")
 def axe_source(request: pytest.FixtureRequest) -> str:
     """axe-core (MPL-2.0), installed once with npm into pytest's cache folder; it is never committed."""
-    folder = Path(request.config.cache.mkdir(f"axe-core-{AXE_VERSION}"))
-    script = folder / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.is_file():
-        npm = shutil.which("npm")
-        if not npm:
-            pytest.fail("npm is needed to install axe-core for the accessibility tests (Debian: apt-get install npm)")
-        command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(folder)]
-        subprocess.run([*command, f"axe-core@{AXE_VERSION}"], check=True, capture_output=True, timeout=300)
-    return script.read_text(encoding="utf-8")
+    return (npm_package(request.config, "axe-core", AXE_VERSION) / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 
 
 def axe_violations(page: Page, axe: str) -> list[str]:

@@ -273,6 +273,11 @@ class Device(_Equipment):
     wifi_auto_connect: bool | None = Field(default=None, description="Joins open or known networks on its own.")
     voice_purchasing: bool | None = None
     voice_recognition: bool | None = Field(default=None, description="Tells household members apart by voice.")
+    purchase_confirmation: Literal["none", "spoken_code", "phone"] | None = Field(
+        default=None,
+        description="What a voice purchase needs besides the command: nothing, a spoken PIN (which others in the room "
+        "can overhear), or a confirmation on the account holder's phone.",
+    )
     radio_code: Literal["fixed", "rolling", "encrypted"] | None = Field(
         default=None,
         description="How its radio commands are coded (remotes, key fobs, 433/868 MHz sensors): the same code every time, "

@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import npm_package, run_cli
 
 CDXGEN_VERSION = "12.8.4"
 
 
 @pytest.fixture(scope="module")
 def cdxgen(request: pytest.FixtureRequest) -> Path:
-    folder = Path(request.config.cache.mkdir(f"cdxgen-{CDXGEN_VERSION}"))
-    tool = folder / "node_modules" / ".bin" / "cdxgen"
-    if not tool.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            pytest.fail("npm is needed to install cdxgen for this test (Debian: apt-get install npm)")
-        command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(folder)]
-        subprocess.run([*command, f"@cyclonedx/cdxgen@{CDXGEN_VERSION}"], check=True, capture_output=True, timeout=600)
-    return tool
+    return npm_package(request.config, "@cyclonedx/cdxgen", CDXGEN_VERSION) / ".bin" / "cdxgen"
 
 
 def test_a_cdxgen_sbom_gets_its_known_vulnerabilities_offline(cdxgen: Path, store: Path, tmp_path: Path) -> None:

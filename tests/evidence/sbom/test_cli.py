@@ -10,23 +10,9 @@ from tests.conftest import run_cli
 
 from .conftest import DATA
 from .firmware import write_firmware_spdx
+from .home import HOME as HOME_TEMPLATE
 
-HOME = """\
-domosec: 1
-system: {id: flat-12, name: Flat 12}
-networks: [{id: wan, kind: wan}, {id: lan, kind: ethernet}]
-gateways:
-  - id: router
-    name: Home router
-    kind: router
-    networks: [wan, lan]
-devices:
-  - id: cam
-    name: Hall camera
-    type: camera
-    networks: [lan]
-    gateway: router
-"""
+HOME = HOME_TEMPLATE.format(kind="deployment")
 
 
 def _store(tmp_path: Path) -> Path:
