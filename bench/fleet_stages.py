@@ -29,13 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from domosec.catalog.load import load_catalogue
 from domosec.engine.database import Database, QueryClock
 from domosec.engine.ruleset import load_rules
 from domosec.engine.scoring import Matrix
-from domosec.fleet import engine
+from domosec.fleet import engine, rating
 from domosec.fleet.aggregate import batch_stats
 from domosec.fleet.layout import FLEET_TABLES, part_file
 from domosec.fleet.source import _load_parquet, plan_batches
@@ -106,15 +107,16 @@ def one_run(root: Path, times: dict[str, list[float]], rule_times: dict[str, lis
     step("the rule queries", run_rules)
 
     def rate() -> Any:
-        findings = engine.sort_table(engine.db_fetch(db, engine._rating_sql(plan.matrix)).cast(engine.FINDINGS_SCHEMA), engine.SORT_KEYS)
+        findings = engine.sort_table(engine.db_fetch(db, rating.rating_sql(plan.matrix)).cast(engine.FINDINGS_SCHEMA), engine.SORT_KEYS)
+        engine._check_unique(con, plan, findings)
         con.register("fleet_findings", findings)
         return findings
 
     findings = step("rating, IDs, treatment; sort and fetch", rate)
 
     def counts() -> None:
-        con.register("fleet_contradicted", engine.db_fetch(db, engine._contradicted_sql(cat)))
-        batch_stats(con)
+        con.register("fleet_contradicted", engine.db_fetch(db, rating.contradicted_sql(cat)))
+        batch_stats(con, findings)
 
     step("contradicted controls and batch counts", counts)
     with tempfile.TemporaryDirectory() as out:
@@ -178,6 +180,9 @@ def _measure(root: Path, runs: int) -> tuple[dict[str, float], dict[str, list[fl
 
 
 def main() -> None:
+    # As the engine's worker processes do (fleet/batch.py): Arrow memory from the C library's allocator, which keeps
+    # the pages one batch frees for the next.
+    pa.set_memory_pool(pa.system_memory_pool())
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--homes", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)

@@ -12,19 +12,21 @@ pair in one run, alternately (``farm-bench`` prints the ratio pair by pair)::
 
 pytm (``pip install pytm``, in the ``bench`` extra) resolves its threat library against every element and
 flow and writes the threats it finds as JSON, the counterpart of domosec's findings. With ``--runs N`` the script
-times the pair itself, alternately (``make bench-pytm``): median wall and CPU seconds of each and their ratio.
+times the pair itself, alternately (``make bench-pytm``): median wall and CPU seconds of each and their ratio,
+after compiling the bytecode of the ``domosec`` it runs (as an install does; see ``assess.compile_domosec``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from assess import TYPES, generate, time_runs
+from assess import TYPES, compile_domosec, generate, time_runs
 
 DEVICES = 8
 
@@ -82,9 +84,11 @@ def main() -> None:
     if args.runs < 1:
         return
     python = sys.executable
+    print(f"bytecode compiled: {compile_domosec(python)}")
     domosec = [python, "-m", "domosec", "assess", str(args.dir / "home.yaml"), "--format", "json", "-o", str(args.dir / "out.json")]
     pytm = [python, str(args.dir / "home_tm.py"), "--json", str(args.dir / "pytm.json")]
     times: dict[str, tuple[list[float], list[float]]] = {"domosec": ([], []), "pytm": ([], [])}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for _ in range(args.runs):
         for name, cmd in (("domosec", [*domosec, "--as-of", "2026-11-23"]), ("pytm", pytm)):
             walls, cpus = time_runs(cmd, 1)
@@ -92,6 +96,7 @@ def main() -> None:
             times[name][1].extend(cpus)
     wall = {name: statistics.median(v[0]) for name, v in times.items()}
     cpu = {name: statistics.median(v[1]) for name, v in times.items()}
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in times:
         print(f"{name:<8} median wall {wall[name]:.3f} s, CPU {cpu[name]:.3f} s ({args.runs} runs)")
     print(f"domosec / pytm: wall {wall['domosec'] / wall['pytm']:.2f}, CPU {cpu['domosec'] / cpu['pytm']:.2f} (target <= 1.0)")

@@ -7,13 +7,18 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from domosec.engine.ruleset import LoadedRule, load_rules
 from domosec.engine.scoring import Matrix
-from domosec.fleet.export import write_jsonl_fleet
-from domosec.fleet.generate import generate
+from domosec.fleet import source
+from domosec.fleet.export import write_jsonl_fleet, write_parquet_fleet
+from domosec.fleet.generate import generate, generate_block
 from domosec.fleet.incremental import date_rules
 from domosec.fleet.run import Job, RunResult, assess_fleet
 from tests.conftest import run_cli
@@ -188,6 +193,118 @@ def test_an_older_or_changed_state_means_a_full_run(fleets: tuple[Path, Path], t
     counts["stats"]["findings"] += 1
     part.write_text(json.dumps(counts, sort_keys=True) + "\n", encoding="utf-8")
 
-    assert _run(first, tmp_path / "after-older", LATER, since=older, note="state version 1, this one reads 2") == 0
+    assert _run(first, tmp_path / "after-older", LATER, since=older, note="state version 1, this one reads 3") == 0
     assert _run(first, tmp_path / "after-changed", LATER, since=changed, note="are not the ones the earlier run wrote") == 0
     assert _files(tmp_path / "after-older") == _files(tmp_path / "one") == _files(tmp_path / "after-changed")
+
+
+Tables = dict[str, pa.Table]
+
+
+def _parts(tables: Tables, homes: list[list[str]]) -> list[Tables]:
+    """The tables split into parts holding these homes."""
+    return [{name: t.filter(pc.is_in(t.column("home_id"), value_set=pa.array(ids))) for name, t in tables.items()} for ids in homes]
+
+
+def _set_value(tables: Tables, table: str, home: str, column: str, value: str) -> None:
+    """Set ``column`` of the home's first row in ``table``."""
+    rows = tables[table].to_pylist()
+    next(r for r in rows if r["home_id"] == home)[column] = value
+    tables[table] = pa.Table.from_pylist(rows, schema=tables[table].schema)
+
+
+def test_a_parquet_fleet_checks_only_the_changed_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three parts of 60 homes: unchanged homes are neither checked nor assessed, unchanged rejects keep their reasons."""
+    tables = generate_block(21, 0, 180)
+    ids = sorted(tables["homes"].column("home_id").to_pylist())
+    _set_value(tables, "devices", ids[5], "type", "fridge")  # rejected on both nights, unchanged
+    _set_value(tables, "devices", ids[70], "type", "fridge")  # rejected on both nights, for another reason tonight
+    parts = _parts(tables, [ids[:60], ids[60:120], ids[120:]])
+    # A copy of a home of part 0 in part 2: assessed in part 0, set aside in part 2 (each run checks it again).
+    parts[2] = {
+        name: pa.concat_tables([t, parts[0][name].filter(pc.equal(parts[0][name].column("home_id"), ids[7]))])
+        for name, t in parts[2].items()
+    }
+    fleet = tmp_path / "fleet"
+    write_parquet_fleet(parts, fleet)
+    rules = _undated()
+    assert _run(fleet, tmp_path / "one", EARLIER, rules=rules) == 0
+
+    _set_value(parts[0], "devices", ids[10], "firmware", "9.9.9-new")
+    _set_value(parts[1], "devices", ids[70], "zone_id", "attic")
+    _set_value(parts[2], "devices", ids[150], "firmware", "9.9.9-new")
+    shutil.rmtree(fleet)
+    write_parquet_fleet(parts, fleet)
+    checked: list[list[str]] = []
+    find_problems = source.find_problems
+
+    def spy(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> object:
+        checked.append(sorted(str(h) for (h,) in con.execute("select distinct home_id from homes").fetchall()))
+        return find_problems(con, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(source, "find_problems", spy)
+    result = _result(fleet, tmp_path / "two", LATER, since=tmp_path / "one", rules=rules)
+    monkeypatch.undo()
+    _run(fleet, tmp_path / "full", LATER, rules=rules)
+    full = _files(tmp_path / "full")
+    assert _files(tmp_path / "two") == full
+
+    rejects = [json.loads(line) for line in full["rejects.jsonl"].decode().splitlines()]
+    assert [(r["home_id"], r["source"].rsplit("/", 2)[-2:]) for r in rejects] == [
+        (ids[5], ["homes", "part-00000.parquet"]),
+        (ids[70], ["homes", "part-00001.parquet"]),
+        (ids[7], ["homes", "part-00002.parquet"]),
+    ]
+    assert any("zone 'attic' is not defined" in reason for reason in rejects[1]["reasons"])
+    assert "the same home is in part 00000" in rejects[2]["reasons"][0]
+    # Homes whose acceptance ended between the nights are rated again; every other unchanged home is taken out unchecked.
+    expiring = {
+        str(h)
+        for h, day in zip(
+            tables["accepted_risks"].column("home_id").to_pylist(), tables["accepted_risks"].column("expires").to_pylist(), strict=True
+        )
+        if EARLIER <= day < LATER
+    }
+    assert expiring and not expiring & {ids[5], ids[7], ids[10], ids[70], ids[150]}
+    assert checked == [
+        sorted({ids[10]} | {h for h in expiring if h in ids[:60]}),
+        sorted({ids[70]} | {h for h in expiring if h in ids[60:120]}),
+        sorted({ids[7], ids[150]} | {h for h in expiring if h in ids[120:]}),
+    ]
+    assert [(o.assessed, o.reused, len(o.rejects)) for o in result.outcomes] == [
+        (59, 59 - len(checked[0]), 1),
+        (59, 59 - len(checked[1]) + 1, 1),
+        (60, 60 - len(checked[2]) + 1, 1),
+    ]
+
+    # Night three: the home leaves part 0, so its copy in part 2 is no longer a second copy and is assessed there.
+    parts[0] = {name: t.filter(pc.not_equal(t.column("home_id"), ids[7])) for name, t in parts[0].items()}
+    _set_value(parts[2], "devices", ids[150], "firmware", "9.9.9-newer")
+    shutil.rmtree(fleet)
+    write_parquet_fleet(parts, fleet)
+    _run(fleet, tmp_path / "three", LATER, since=tmp_path / "two", rules=rules)
+    _run(fleet, tmp_path / "three-full", LATER, rules=rules)
+    full = _files(tmp_path / "three-full")
+    assert _files(tmp_path / "three") == full
+    assert ids[7] not in full["rejects.jsonl"].decode()
+
+
+def test_since_on_spark_gives_the_files_of_a_full_run(tmp_path: Path, spark: Any) -> None:
+    """Spark tasks run the same batch code: a --since run on Spark writes what a full DuckDB run writes."""
+    tables = generate_block(22, 0, 120)
+    ids = sorted(tables["homes"].column("home_id").to_pylist())
+    fleet = tmp_path / "fleet"
+    write_parquet_fleet(_parts(tables, [ids[:60], ids[60:]]), fleet)
+    _run(fleet, tmp_path / "one", LATER)
+    _set_value(tables, "devices", ids[3], "firmware", "9.9.9-new")
+    shutil.rmtree(fleet)
+    write_parquet_fleet(_parts(tables, [ids[:60], ids[60:]]), fleet)
+    job = Job(load_rules(), Matrix(), LATER, str(tmp_path / "two"), since=str(tmp_path / "one"))
+    result = assess_fleet(fleet, job, engine="spark", spark_session=spark)
+    assert [o.reused for o in result.outcomes] == [59, 60], "part 0 reuses its unchanged homes, part 1 is taken whole"
+    _run(fleet, tmp_path / "full", LATER)
+    on_spark, full = _files(tmp_path / "two"), _files(tmp_path / "full")
+    summaries = [json.loads(files.pop("summary.json")) for files in (on_spark, full)]
+    assert [s.pop("engine") for s in summaries] == ["spark", "duckdb"]
+    assert summaries[0] == summaries[1]
+    assert {k: v for k, v in on_spark.items() if k != "summary.html"} == {k: v for k, v in full.items() if k != "summary.html"}

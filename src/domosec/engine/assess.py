@@ -16,7 +16,7 @@ import duckdb
 from domosec import __version__
 from domosec.assessment import LEVELS, Acceptance, Assessment, Asset, Finding, Home, Rating, RuleInfo, Summary, Treatment, Unverified
 from domosec.catalog.load import Catalogue, load_catalogue
-from domosec.engine import inventory, plans
+from domosec.engine import emptiness, inventory, plans
 from domosec.engine.database import Database, QueryClock, RowLimitError, Rows
 from domosec.engine.memory import process_cap
 from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
@@ -121,9 +121,15 @@ def _run_all(db: Database, rules: list[LoadedRule], *, shared: bool = True) -> l
     return [result for result in results if result is not None]
 
 
-def run_rules(db: Database, rules: list[LoadedRule], *, shared: bool = True) -> list[RawFinding]:
-    """Run every rule's query; a failing query, a limit reached or a broken row contract is a RuleError naming the rule."""
+def run_rules(db: Database, rules: list[LoadedRule], *, shared: bool = True, skip_empty: bool = True) -> list[RawFinding]:
+    """Run every rule's query; a failing query, a limit reached or a broken row contract is a RuleError naming the rule.
+
+    With ``skip_empty``, a built-in rule whose query needs rows this database does not hold (an empty
+    table, no row passing its filter) is not run: it cannot find anything (:mod:`domosec.engine.emptiness`).
+    """
     homes = {str(r[0]) for r in db.con.execute("select home_id from homes").fetchall()}
+    if skip_empty:
+        rules = emptiness.rules_to_run(db, rules)
     raw: list[RawFinding] = []
     problems: list[Diagnostic] = []
     for lr, table in zip(rules, _run_all(db, rules, shared=shared), strict=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -105,6 +105,31 @@ class Database:
     def query(self, sql: str, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Rows:
         """Run one read-only query, interrupting it after ``time_limit_s`` seconds."""
         return run_query(self.con, sql, time_limit_s=time_limit_s)
+
+    def unmet(self, conditions: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+        """Which ``(table, filter)`` conditions no row of their table passes (an empty filter: the table is empty).
+
+        The filters are SQL over ``table.column`` (as :mod:`domosec.engine.emptiness` makes them),
+        all checked in one statement with one scan per table, by DuckDB like any query.
+        """
+        by_table: dict[str, list[str]] = {}
+        for table, condition in sorted(set(conditions)):
+            if table in RULE_TABLES:
+                by_table.setdefault(table, []).append(condition)
+        if not by_table:
+            return frozenset()
+        scans: list[str] = []
+        order: list[tuple[str, str]] = []
+        number = 0
+        for table, filters in by_table.items():
+            columns = []
+            for condition in filters:
+                columns.append(f"coalesce(bool_or({condition}), false) as c{number}" if condition else f"count(*) > 0 as c{number}")
+                order.append((table, condition))
+                number += 1
+            scans.append(f"(select {', '.join(columns)} from {table}) as s{len(scans)}")
+        row = self.con.execute(f"select * from {', '.join(scans)}").fetchone()  # aggregates: always one row
+        return frozenset(c for c, met in zip(order, row or [True] * len(order), strict=True) if not met)
 
     def cursors(self, count: int) -> list[duckdb.DuckDBPyConnection]:
         """Extra connections to the same (locked-down) database, for running queries in parallel threads."""

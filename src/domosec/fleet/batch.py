@@ -22,11 +22,12 @@ import pyarrow.parquet as pq
 from domosec.catalog.load import load_catalogue
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
-from domosec.fleet.aggregate import Stats, merge_stats
-from domosec.fleet.engine import FINDINGS_SCHEMA, SORT_KEYS, BatchResult, RulePlan, assess_loaded, sort_table
-from domosec.fleet.incremental import CONTRADICTED_SCHEMA, content_hashes, drop_homes, reads_source_file, reuse_previous, write_state
+from domosec.fleet.aggregate import Stats
+from domosec.fleet.engine import RulePlan, assess_loaded
+from domosec.fleet.incremental import Unchanged, reads_source_file
 from domosec.fleet.outdir import FINDINGS_DIR
 from domosec.fleet.source import Batch, RejectRecord, open_batch
+from domosec.fleet.state_parts import write_state
 from domosec.fleet.unchanged_parts import input_digest, reuse_part, write_record
 from domosec.fleet.validate import check_queries
 
@@ -60,7 +61,7 @@ class BatchOutcome:
     home_hashes: list[int]
     seconds: float
     reused: int = 0
-    """Homes whose findings were taken from the ``--since`` run instead of being assessed again."""
+    """Homes whose findings were taken from the ``--since`` run instead of being checked and assessed again."""
 
 
 _WORKER_STATE: dict[Any, Any] = {}
@@ -93,63 +94,45 @@ def run_batch(batch: Batch, job: Job) -> BatchOutcome:
             return BatchOutcome(
                 batch.index, whole.homes_in, len(ids), whole.rejects, whole.stats, ids, time.perf_counter() - start, len(ids)
             )
-    opened = open_batch(batch, cat, queries, threads=job.threads)
+    # The homes are hashed as read and, with --since, the unchanged ones taken out before the checks.
+    unchanged = Unchanged(job, batch)
+    opened = open_batch(batch, cat, queries, threads=job.threads, before_checks=unchanged)
     con = opened.con
     try:
         homes = [str(h) for (h,) in con.execute("select home_id from homes order by home_id").fetchall()]
         expires = [d for (d,) in con.execute("select distinct expires from accepted_risks where expires is not null").fetchall()]
-        hashes = content_hashes(con, job.rules)
-        reused = reuse_previous(con, job, batch.index, hashes) if job.since else None
-        if reused is not None and reused.homes:
-            drop_homes(con, reused.homes)
     except BaseException:
         con.close()
         raise
-    if reused is None or len(reused.homes) < len(homes):
+    if homes or not unchanged.homes:
         result = assess_loaded(con, plan, as_of=job.as_of)
     else:
         con.close()
         result = None
-    findings, contradicted, stats = _combine(result, reused)
+    findings, contradicted, stats = unchanged.combine(result)
     out = Path(job.outdir) / FINDINGS_DIR / f"part-{batch.index:05d}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     pq.write_table(findings, tmp, compression="zstd")
     os.replace(tmp, out)
-    write_state(Path(job.outdir), batch.index, hashes, contradicted)
+    assessed = sorted({*homes, *unchanged.homes})
+    rejects = unchanged.all_rejects(opened.rejects)
+    copies = {home for home, _ in batch.duplicate_homes}
+    write_state(Path(job.outdir), batch.index, unchanged.hashes, assessed, contradicted, rejects, copies)
     write_record(
         Path(job.outdir),
         batch,
         digest=digest,
         findings=out,
-        expires=expires,
+        expires=[*expires, *unchanged.expires],
         homes_in=opened.homes_in,
-        assessed=len(homes),
-        rejects=opened.rejects,
+        assessed=len(assessed),
+        rejects=rejects,
         stats=stats,
     )
-    home_ids = [hash_home(h) for h in homes]
-    n_reused = len(reused.homes) if reused else 0
-    return BatchOutcome(batch.index, opened.homes_in, len(homes), opened.rejects, stats, home_ids, time.perf_counter() - start, n_reused)
-
-
-def _combine(result: BatchResult | None, reused: Any) -> tuple[pa.Table, pa.Table, Stats]:
-    """The findings, contradicted controls and counts of the whole batch: the assessed homes' and the reused ones'."""
-    if reused is None or not reused.homes:
-        assert result is not None
-        return result.findings.combine_chunks(), _pairs(result.contradicted), result.stats
-    parts = [reused.findings] + ([result.findings] if result is not None else [])
-    findings = sort_table(pa.concat_tables([p.cast(FINDINGS_SCHEMA) for p in parts]), SORT_KEYS).combine_chunks()
-    contradicted = reused.contradicted
-    stats = [reused.stats]
-    if result is not None:
-        contradicted = pa.concat_tables([_pairs(result.contradicted), contradicted])
-        stats.insert(0, result.stats)
-    return findings, contradicted, merge_stats(stats)
-
-
-def _pairs(contradicted: pa.Table) -> pa.Table:
-    return contradicted.select(["home_id", "control_id"]).cast(CONTRADICTED_SCHEMA)
+    home_ids = [hash_home(h) for h in assessed]
+    reused = len(unchanged.homes)
+    return BatchOutcome(batch.index, opened.homes_in, len(assessed), rejects, stats, home_ids, time.perf_counter() - start, reused)
 
 
 def hash_home(home_id: str) -> int:

@@ -2,10 +2,11 @@
 
 The single-model path (:mod:`domosec.engine.assess`) builds one Python object per finding. A
 fleet has tens of millions of findings, so here every step after the rule queries is SQL over
-the whole batch: each rule's rows go into one table, and one query gives each row its stable ID
-(the first 16 hex digits of SHA-256 over ``RULE@home@asset[@detail]``), its inherent rating
-(matrix, rule adjustments, context factors), its treatment and its residual rating, exactly as
-:func:`domosec.engine.assess.assess` does (``tests/fleet/test_same_findings.py`` checks it).
+the whole batch: each rule's rows go into one table, and one query (:mod:`domosec.fleet.rating`)
+gives each row its stable ID (the first 16 hex digits of SHA-256 over ``RULE@home@asset[@detail]``),
+its inherent rating (matrix, rule adjustments, context factors), its treatment and its residual
+rating, exactly as :func:`domosec.engine.assess.assess` does (``tests/fleet/test_same_findings.py``
+checks it). The findings are sorted and counted in Arrow.
 """
 
 from __future__ import annotations
@@ -17,26 +18,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from domosec.catalog.load import Catalogue, clause_sort_key
+from domosec.catalog.load import Catalogue
 from domosec.engine import plans
 from domosec.engine.database import Database, QueryClock, RowLimitError
 from domosec.engine.memory import process_cap
-from domosec.engine.rule import RESERVED_COLUMNS, UNVERIFIED_LIKELIHOOD_DROP
+from domosec.engine.rule import RESERVED_COLUMNS
 from domosec.engine.ruleoutput import OPTIONAL_COLUMNS, column_problems, limit_problem, output_problem, sql_row_problems
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
-from domosec.engine.soa import APPLICABILITY_CONTEXT
 from domosec.errors import Diagnostic, RuleError
 from domosec.fleet.aggregate import Stats, batch_stats
+from domosec.fleet.rating import contradicted_sql, rating_sql
 from domosec.fleet.validate import load_arrow
 
-FACTOR_COLUMNS = {
-    "safety_actuator": "ctx.is_safety_actuator",
-    "private_zone": "ctx.in_private_zone",
-    "internet_exposure": "ctx.is_internet_exposed",
-    "sensitive_data": "ctx.handles_sensitive_data",
-    "vulnerable_users": "hc.has_vulnerable_users",
-}
 BATCH_TIME_LIMIT_S = 600.0
 """A rule query over a whole batch is interrupted after this long (the single-model path allows 30 s per home)."""
 
@@ -137,14 +131,14 @@ def assess_loaded(con: duckdb.DuckDBPyConnection, plan: RulePlan, *, as_of: dt.d
                 for lr in plan.rules:
                     _run_rule(db, plan, lr, clock)
         _check_rows(con, plan)
-        _check_unique(con, plan)
         # Rated and fetched in one pass, then sorted in Arrow (a third of what DuckDB's sort of these wide rows costs);
-        # the counts below scan that Arrow table in place.
-        findings = sort_table(db_fetch(db, _rating_sql(plan.matrix)).cast(FINDINGS_SCHEMA), SORT_KEYS)
+        # the counts below read that Arrow table in place.
+        findings = sort_table(db_fetch(db, rating_sql(plan.matrix)).cast(FINDINGS_SCHEMA), SORT_KEYS)
+        _check_unique(con, plan, findings)
         con.register("fleet_findings", findings)
-        contradicted = db_fetch(db, f"{_contradicted_sql(plan.catalogue)} order by c.home_id, c.control_id")
+        contradicted = db_fetch(db, f"{contradicted_sql(plan.catalogue)} order by c.home_id, c.control_id")
         con.register("fleet_contradicted", contradicted)
-        stats = batch_stats(con)
+        stats = batch_stats(con, findings)
     finally:
         con.close()
     return BatchResult(findings, contradicted, stats)
@@ -258,7 +252,14 @@ def _adjust(column: str) -> str:
     return f"coalesce(greatest(-2, least(2, cast(trunc(cast({column} as double)) as integer))), 0)"
 
 
-def _check_unique(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> None:
+def _check_unique(con: duckdb.DuckDBPyConnection, plan: RulePlan, findings: pa.Table) -> None:
+    """No rule gives two rows for one asset of a home with the same ``detail_key``.
+
+    In the sorted findings two such rows are neighbours with the same home, rule, asset and key (the key ends with
+    the detail), so comparing each row with the next finds them; only then is ``fleet_raw`` asked which came first.
+    """
+    if findings.num_rows < 2 or not _has_neighbour_twins(findings, SORT_KEYS):
+        return
     rows = con.execute(
         "select rule_id, asset_id from fleet_raw group by rule_id, home_id, asset_id, detail_key having count(*) > 1 order by all limit 1"
     ).fetchall()
@@ -278,106 +279,10 @@ def _check_unique(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> None:
         )
 
 
-def _clamp(expr: str) -> str:
-    return f"greatest(1, least(5, {expr}))"
-
-
-def _rating_sql(matrix: Matrix) -> str:
-    chosen = []
-    for name, factor in matrix.factors.items():
-        dims = ", ".join(f"'{d}'" for d in factor.dimensions)
-        chosen.append((name, factor, f"(coalesce({FACTOR_COLUMNS[name]}, false) and ru.dimension in ({dims}))"))
-    boost_l = " + ".join(f"case when {c} then {f.likelihood} else 0 end" for _, f, c in chosen) or "0"
-    boost_i = " + ".join(f"case when {c} then {f.impact} else 0 end" for _, f, c in chosen) or "0"
-    names = ", ".join(f"case when {c} then '{n}' end" for n, _, c in chosen)
-    factor_list = f"list_filter(list_value({names}), lambda name: name is not null)" if chosen else "cast([] as varchar[])"
-    # The matrix as one list literal, indexed by (likelihood - 1) * 5 + impact: a lookup instead of a join per row.
-    levels = "[" + ", ".join(f"'{level}'" for row in matrix.levels for level in row) + "]"
-    drop = f"case when raw.verified then 0 else {UNVERIFIED_LIKELIHOOD_DROP} end"
-    return f"""
-with ctx as (
-  select home_id, asset_id, bool_or(is_safety_actuator) as is_safety_actuator, bool_or(in_private_zone) as in_private_zone,
-    bool_or(is_internet_exposed) as is_internet_exposed, bool_or(handles_sensitive_data) as handles_sensitive_data
-  from asset_context group by home_id, asset_id
-),
-rated as (
-  select raw.*, ru.dimension,
-    {_clamp(f"ru.base_likelihood + raw.likelihood_adjust - {drop} + least({matrix.max_boost}, {boost_l})")} as likelihood,
-    {_clamp(f"ru.base_impact + raw.impact_adjust + least({matrix.max_boost}, {boost_i})")} as impact,
-    {factor_list} as factors
-  from fleet_raw as raw
-  join fleet_rules as ru on ru.rule_id = raw.rule_id
-  left join ctx on ctx.home_id = raw.home_id and ctx.asset_id = raw.asset_id
-  left join home_context as hc on hc.home_id = raw.home_id
-),
-acceptance as (
-  select raw.rule_id, raw.home_id, raw.asset_id, raw.detail_key,
-    arg_min(ar.expires, struct_pack(wildcard := ar.asset = '*', expires := ar.expires, idx := ar.risk_index)) as expires
-  from fleet_raw as raw
-  join accepted_risks as ar on ar.home_id = raw.home_id and ar.rule = raw.rule_id and (ar.asset = '*' or ar.asset = raw.asset_id)
-  group by all
-),
--- A planned control lowers every finding of the rules it mitigates in that home: counted per home and rule, from
--- the few planned controls, not per finding.
-planned as (
-  select c.home_id, rc.rule_id, least(2, count(*)) as reduction
-  from controls as c
-  join fleet_rule_controls as rc on rc.control_id = c.control_id
-  where c.status = 'planned'
-  group by all
-),
-treated as (
-  select r.*, acc.expires as acceptance_expires,
-    case
-      when acc.expires is not null and acc.expires < (select as_of from params) then 'acceptance_expired'
-      when acc.expires is not null then 'accepted'
-      when coalesce(pl.reduction, 0) > 0 then 'treatment_planned'
-      else 'open'
-    end as treatment,
-    case when acc.expires is null then coalesce(pl.reduction, 0) else 0 end as reduction,
-    concat_ws('@', r.rule_id, nullif(r.home_id, ''), nullif(r.asset_id, ''), nullif(r.detail_key, '')) as key
-  from rated as r
-  left join acceptance as acc
-    on acc.rule_id = r.rule_id and acc.home_id = r.home_id and acc.asset_id = r.asset_id and acc.detail_key = r.detail_key
-  left join planned as pl on pl.rule_id = r.rule_id and pl.home_id = r.home_id
-)
-select
-  t.home_id, substr(sha256(t.key), 1, 16) as finding_id, t.key, t.rule_id, t.asset_kind, t.asset_id, t.reason, t.explain, t.dimension,
-  t.likelihood, t.impact, t.likelihood * t.impact as score, {levels}[(t.likelihood - 1) * 5 + t.impact] as level, t.factors,
-  t.residual_likelihood, t.impact as residual_impact, t.residual_likelihood * t.impact as residual_score,
-  {levels}[(t.residual_likelihood - 1) * 5 + t.impact] as residual_level,
-  t.treatment, t.acceptance_expires,
-  eq.vendor as asset_vendor, eq.model as asset_model, eq.firmware as asset_firmware,
-  case when t.verified then 'confirmed' else 'unverified' end as confidence
-from (select *, {_clamp("likelihood - reduction")} as residual_likelihood from treated) as t
-left join equipment as eq on eq.home_id = t.home_id and eq.asset_id = t.asset_id and eq.asset_kind = t.asset_kind
-"""
-
-
-def _contradicted_sql(cat: Catalogue) -> str:
-    """Per home, the clause-7 items whose declared status the findings or the model contradict (as the SoA decides)."""
-    controls = sorted(cat.controls.values(), key=lambda c: clause_sort_key(c.id))
-    # Each declared status is tested against its own item's condition only: one CASE over the few rows of `controls`,
-    # not every condition over every home. Items the catalogue does not know give no row, as the join below requires.
-    cases = " ".join(f"when '{c.id}' then coalesce(({c.applicability.when}), false)" for c in controls)
-    known = ", ".join(f"'{c.id}'" for c in controls)
-    applies = (
-        f"select hc.home_id, dc.declared_id as control_id, case dc.declared_id {cases} end as applies "
-        f"from (select distinct home_id as declared_home, control_id as declared_id from controls where control_id in ({known})) as dc "
-        f"join {APPLICABILITY_CONTEXT} as hc on hc.home_id = dc.declared_home"
-    )
-    return f"""
-with applicability as ({applies}),
-open_linked as (
-  select distinct f.home_id, rc.control_id
-  from fleet_findings as f
-  join fleet_rule_controls as rc on rc.rule_id = f.rule_id
-  where f.treatment <> 'accepted' and f.confidence = 'confirmed'
-)
-select c.home_id, c.control_id, c.status as declared
-from controls as c
-join applicability as a on a.home_id = c.home_id and a.control_id = c.control_id
-left join open_linked as ol on ol.home_id = c.home_id and ol.control_id = c.control_id
-where (c.status = 'not_applicable' and a.applies)
-   or (c.status in ('implemented', 'partial') and ol.control_id is not null)
-"""
+def _has_neighbour_twins(table: pa.Table, keys: tuple[str, ...]) -> bool:
+    same: pa.ChunkedArray | None = None
+    for key in keys:
+        column = table.column(key)
+        equal = pc.equal(column.slice(1), column.slice(0, len(column) - 1))
+        same = equal if same is None else pc.and_(same, equal)
+    return bool(same is not None and pc.any(same).as_py())

@@ -15,9 +15,14 @@ in the other batches, a later run given ``--since`` reuses a home's findings whe
   ``accepted`` on or before its last day and ``acceptance_expired`` after it, so only such a home
   can change without its content changing.
 
-Every other home is assessed as in a full run, and the reused and the new rows are merged and
-sorted the same way, so the output has the same bytes as a full run
-(``tests/fleet/test_incremental.py``).
+The hashes are taken over the rows as read, before the checks (:class:`Unchanged` runs inside
+:func:`domosec.fleet.source.open_batch`), and the reused homes are taken out of the tables there:
+only the changed homes are checked and assessed. A home the earlier run rejected and whose rows are
+the same is rejected again with the reasons kept in the state. The reused homes' rows are taken
+from the earlier findings part home by home, in order (the part is sorted by home), and merged with
+the new rows without sorting them again; their counts for the summary are the earlier batch's counts less
+those of the homes not reused (:mod:`domosec.fleet.reused_counts`).
+The output has the same bytes as a full run (``tests/fleet/test_incremental.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -40,23 +46,24 @@ from domosec import __version__
 from domosec.engine.ruleset import LoadedRule
 from domosec.engine.scoring import Matrix
 from domosec.errors import InputError
-from domosec.fleet.aggregate import Stats, batch_stats
-from domosec.fleet.layout import FLEET_TABLES
+from domosec.fleet.aggregate import Stats, merge_stats
+from domosec.fleet.engine import FINDINGS_SCHEMA, BatchResult
+from domosec.fleet.layout import FLEET_TABLES, part_file
 from domosec.fleet.outdir import FINDINGS_DIR, STATE_DIR, recover, run_names
-from domosec.fleet.unchanged_parts import state_digests
-from domosec.fleet.vulnerabilities import VULNERABLE_TABLE, vulnerable_rows
+from domosec.fleet.reused_counts import Earlier, reused_stats
+from domosec.fleet.source import Batch, RejectRecord
+from domosec.fleet.state_parts import CONTRADICTED_SCHEMA, RUN_FILE, previous_state
+from domosec.fleet.unchanged_parts import read_record, state_digests
+from domosec.fleet.vulnerabilities import vulnerable_rows
 from domosec.output_file import output_problem
 
 if TYPE_CHECKING:
     from domosec.fleet.batch import Job
 
-RUN_FILE = "run.json"
-STATE_VERSION = 2
-"""1: per-home state only; 2: part records and the state files' digests in ``run.json``."""
-STATE_SCHEMA = pa.schema(
-    [pa.field("home_id", pa.string()), pa.field("content_hash", pa.string()), pa.field("contradicted", pa.list_(pa.string()))]
-)
-CONTRADICTED_SCHEMA = pa.schema([pa.field("home_id", pa.string()), pa.field("control_id", pa.string())])
+STATE_VERSION = 3
+"""1: per-home state only; 2: part records and the state files' digests in ``run.json``; 3: hashes of the rows as
+read (before the checks) and the rejected homes with their reasons."""
+HASH_SCHEMA = pa.schema([pa.field("home_id", pa.string()), pa.field("content_hash", pa.string())])
 _CODE = (
     ("domosec.engine", "views.sql"),
     ("domosec.fleet", "engine.py"),
@@ -157,7 +164,7 @@ def content_hashes(con: duckdb.DuckDBPyConnection, rules: list[LoadedRule]) -> p
     """Per home of the batch in ``con``: a hash of every row of every table (each row hashed with its table's name).
 
     The name of the file a home was read from (``homes.source_file``) is left out unless a rule reads it, so a
-    fleet exported to a new file each night still counts as unchanged.
+    fleet exported to a new file each night still counts as unchanged. Rows without a home are left out.
     """
     keep_source = reads_source_file(rules)
 
@@ -167,9 +174,9 @@ def content_hashes(con: duckdb.DuckDBPyConnection, rules: list[LoadedRule]) -> p
     rows = " union all ".join(f"select home_id, hash(t, '{name}')::hugeint as h from {rows_of(name)}" for name in FLEET_TABLES)
     table: pa.Table = con.sql(
         f"select home_id, cast(sum(h) as varchar) || ':' || cast(count(*) as varchar) as content_hash "
-        f"from ({rows}) group by home_id order by home_id"
+        f"from ({rows}) where home_id is not null group by home_id order by home_id"
     ).to_arrow_table()
-    return table.cast(STATE_SCHEMA.remove(2))
+    return table.cast(HASH_SCHEMA)
 
 
 def reads_source_file(rules: list[LoadedRule]) -> bool:
@@ -177,152 +184,174 @@ def reads_source_file(rules: list[LoadedRule]) -> bool:
     return any("source_file" in lr.rule.query.lower() for lr in rules)
 
 
-@dataclass(frozen=True)
-class Reused:
-    """The homes of a batch whose findings come from the earlier run, with those findings and their counts."""
+@dataclass
+class Unchanged:
+    """The homes of one batch, hashed as read; with ``--since``, those whose findings or reasons are reused.
 
-    homes: list[str]
-    findings: pa.Table
-    contradicted: pa.Table
-    stats: Stats
+    :func:`domosec.fleet.source.open_batch` calls it on the loaded tables before the checks; it takes the
+    reused homes out of the tables, so only the changed homes are checked and assessed.
+    """
+
+    job: Job
+    batch: Batch
+    hashes: pa.Table = field(default_factory=HASH_SCHEMA.empty_table)
+    """Every home of the batch (for JSON Lines: every valid one) and its content hash."""
+    homes: list[str] = field(default_factory=list)
+    """The reused homes that were assessed, sorted."""
+    parts: dict[int, set[str]] = field(default_factory=dict)
+    """Earlier findings part → the reused homes whose rows it holds."""
+    contradicted: pa.Table = field(default_factory=CONTRADICTED_SCHEMA.empty_table)
+    rejects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The reused homes that were rejected, with the earlier run's reasons."""
+    expires: list[dt.date] = field(default_factory=list)
+    """The last days of the reused homes' acceptances (for the part record)."""
+    equipment: pa.Table | None = None
+    vulnerable: pa.Table | None = None
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Hash every home; take the reusable ones out of the tables; return how many."""
+        self.hashes = content_hashes(con, self.job.rules)
+        if self.job.since is None or self.job.since_as_of is None:
+            return 0
+        # A home set aside as a second copy is checked again (its reason names the other part), and so is a home
+        # without an ID, whose reasons sort apart from the others'.
+        skip = pa.array(["", *(home for home, _ in self.batch.duplicate_homes)], pa.string())
+        candidates = self.hashes.filter(pc.invert(pc.is_in(self.hashes.column("home_id"), value_set=skip)))
+        previous = previous_state(Path(self.job.since), self.batch.index, candidates.column("home_id"))
+        low, high = sorted((self.job.since_as_of, self.job.as_of))
+        # JSON Lines batches hold only valid homes here: their rejects come from reading the lines.
+        rejected = "true" if self.batch.kind == "parquet" else "p.reasons is null"
+        con.register("_hashes", candidates)
+        con.register("_previous", previous)
+        try:
+            rows = con.execute(
+                f"""select h.home_id, p.part, p.contradicted, p.reasons from _hashes as h
+                   join _previous as p on p.home_id = h.home_id and p.content_hash = h.content_hash
+                   where ({rejected}) and not exists (
+                     select 1 from accepted_risks as ar where ar.home_id = h.home_id and ar.expires >= ? and ar.expires < ?)
+                   order by h.home_id""",
+                [low, high],
+            ).fetchall()
+        finally:
+            con.unregister("_hashes")
+            con.unregister("_previous")
+        pairs: list[tuple[str, str]] = []
+        for home, part, contradicted, reasons in rows:
+            if reasons is None:
+                self.homes.append(home)
+                self.parts.setdefault(int(part), set()).add(home)
+                pairs += [(home, c) for c in contradicted]
+            else:
+                self.rejects[home] = tuple(reasons)
+        self.contradicted = pa.table({"home_id": [h for h, _ in pairs], "control_id": [c for _, c in pairs]}, schema=CONTRADICTED_SCHEMA)
+        if self.homes:
+            self._keep_counts(con)
+        drop_homes(con, [str(r[0]) for r in rows])
+        return len(rows)
+
+    def _keep_counts(self, con: duckdb.DuckDBPyConnection) -> None:
+        """What the summary counts of the reused homes besides their findings, read before their rows are deleted."""
+        con.register("_reused", pa.table({"home_id": pa.array(self.homes, pa.string())}))
+        try:
+            self.equipment = con.sql(
+                """select home_id, 'gateway' as asset_kind, 'hub' as type, vendor, model, firmware
+                   from gateways where home_id in (select home_id from _reused)
+                   union all
+                   select home_id, 'device' as asset_kind, type, vendor, model, firmware
+                   from devices where home_id in (select home_id from _reused)"""
+            ).to_arrow_table()
+            self.vulnerable = vulnerable_rows(con, homes="_reused").to_arrow_table()
+            self.expires = [
+                d
+                for (d,) in con.execute(
+                    "select distinct expires from accepted_risks where expires is not null and home_id in (select home_id from _reused)"
+                ).fetchall()
+            ]
+        finally:
+            con.unregister("_reused")
+
+    def all_rejects(self, checked: list[RejectRecord]) -> list[RejectRecord]:
+        """The batch's rejects as a full run lists them: the checked ones and the reused ones, by home."""
+        if not self.rejects:
+            return checked
+        source = str(Path(self.batch.path) / part_file("homes", self.batch.part))
+        reused = [RejectRecord(source, home, reasons) for home, reasons in self.rejects.items()]
+        return sorted([*checked, *reused], key=lambda r: r.home_id or "")
+
+    def combine(self, result: BatchResult | None) -> tuple[pa.Table, pa.Table, Stats]:
+        """The findings, contradicted controls and counts of the whole batch: the assessed homes' and the reused ones'."""
+        if not self.homes:
+            assert result is not None
+            return result.findings.combine_chunks(), _pairs(result.contradicted), result.stats
+        assert self.job.since is not None
+        since = Path(self.job.since)
+        earlier = []
+        for part, keep in sorted(self.parts.items()):
+            table = pq.read_table(since / FINDINGS_DIR / f"part-{part:05d}.parquet").replace_schema_metadata(None)
+            record = read_record(since, part) if part == self.batch.index else None
+            if record is None:
+                earlier.append(Earlier(table, keep))
+                continue
+            # The batch sat here in the earlier run too: its counts less those of the homes not reused (reused_counts).
+            state = pq.read_table(since / STATE_DIR / f"part-{part:05d}.parquet", columns=["home_id", "reasons"])
+            homes = state.filter(pc.is_null(state.column("reasons"))).column("home_id").to_pylist()
+            earlier.append(Earlier(table, keep, record["stats"], tuple(homes)))
+        assert self.equipment is not None and self.vulnerable is not None
+        counts = reused_stats(self.homes, earlier, contradicted=self.contradicted, equipment=self.equipment, vulnerable=self.vulnerable)
+        stats = [counts]
+        contradicted = self.contradicted
+        sources: list[tuple[pa.Table, set[str] | None]] = [(e.table, e.keep) for e in earlier]
+        if result is not None:
+            sources.append((result.findings, None))
+            contradicted = pa.concat_tables([_pairs(result.contradicted), contradicted])
+            stats.insert(0, result.stats)
+        return merge_by_home(sources), contradicted, merge_stats(stats)
 
 
-def reuse_previous(con: duckdb.DuckDBPyConnection, job: Job, index: int, hashes: pa.Table) -> Reused:
-    """Find the reusable homes of the batch in ``con`` and read their findings from ``job.since``."""
-    assert job.since is not None and job.since_as_of is not None
-    since = Path(job.since)
-    previous = _previous_state(since, index, hashes.column("home_id"))
-    low, high = sorted((job.since_as_of, job.as_of))
-    con.register("_hashes", hashes)
-    con.register("_previous", previous)
-    try:
-        rows = con.execute(
-            """select h.home_id, p.part, p.contradicted from _hashes as h
-               join _previous as p on p.home_id = h.home_id and p.content_hash = h.content_hash
-               where not exists (select 1 from accepted_risks as ar where ar.home_id = h.home_id and ar.expires >= ? and ar.expires < ?)
-               order by h.home_id""",
-            [low, high],
-        ).fetchall()
-    finally:
-        con.unregister("_hashes")
-        con.unregister("_previous")
-    homes = [str(r[0]) for r in rows]
-    by_part: dict[int, list[str]] = {}
-    for home, part, _ in rows:
-        by_part.setdefault(int(part), []).append(str(home))
-    findings = [_rows_of(since / FINDINGS_DIR / f"part-{part:05d}.parquet", ids) for part, ids in sorted(by_part.items())]
-    contradicted = pa.table(
-        {"home_id": [str(r[0]) for r in rows for _ in r[2]], "control_id": [c for r in rows for c in r[2]]}, schema=CONTRADICTED_SCHEMA
-    )
-    if not homes:
-        return Reused([], pa.table({}), contradicted, {})
-    found = pa.concat_tables(findings, promote_options="permissive") if findings else None
-    return Reused(homes, found if found is not None else pa.table({}), contradicted, _stats(con, homes, found, contradicted))
+def _pairs(contradicted: pa.Table) -> pa.Table:
+    return contradicted.select(["home_id", "control_id"]).cast(CONTRADICTED_SCHEMA)
 
 
-def _rows_of(path: Path, homes: list[str]) -> pa.Table:
-    """The rows of these homes in a findings part (read whole and filtered: a filter on read costs more)."""
-    table = pq.read_table(path).replace_schema_metadata(None)
-    return table.filter(pc.is_in(table.column("home_id"), value_set=pa.array(homes, pa.string())))
+def merge_by_home(sources: list[tuple[pa.Table, set[str] | None]]) -> pa.Table:
+    """Findings tables, each sorted as a findings part is, merged into one sorted table without sorting the rows.
 
-
-def _previous_state(since: Path, index: int, home_ids: pa.ChunkedArray) -> pa.Table:
-    """The earlier run's state rows of these homes, with the part they were in: the same part first, then the parts
-    that :func:`_home_parts` says hold the others (a home new tonight costs no read)."""
-    wanted = set(home_ids.to_pylist())
-    found: list[pa.Table] = []
-
-    def take(part: int) -> None:
-        nonlocal wanted
-        table = pq.read_table(since / STATE_DIR / f"part-{part:05d}.parquet", schema=STATE_SCHEMA)
-        table = table.filter(pc.is_in(table.column("home_id"), value_set=pa.array(sorted(wanted), pa.string())))
-        if table.num_rows:
-            found.append(table.append_column("part", pa.array([part] * table.num_rows, pa.int32())))
-            wanted -= set(table.column("home_id").to_pylist())
-
-    if (since / STATE_DIR / f"part-{index:05d}.parquet").exists():
-        take(index)
-    if wanted:
-        where = _home_parts(since)
-        elsewhere = where.filter(pc.is_in(where.column("home_id"), value_set=pa.array(sorted(wanted), pa.string())))
-        for part in sorted(set(elsewhere.column("part").to_pylist()) - {index}):
-            take(part)
-    if not found:
-        return STATE_SCHEMA.append(pa.field("part", pa.int32())).empty_table()
-    return pa.concat_tables(found)
-
-
-_HOME_PARTS: dict[tuple[str, bytes], pa.Table] = {}
-
-
-def _home_parts(since: Path) -> pa.Table:
-    """Which state part of the earlier run holds each home (``home_id``, ``part``), read once per process and run."""
-    key = (str(since), (since / STATE_DIR / RUN_FILE).read_bytes())
-    if key not in _HOME_PARTS:
-        _HOME_PARTS.clear()
-        tables = []
-        for path in sorted((since / STATE_DIR).glob("part-*.parquet")):
-            stem = path.name.removeprefix("part-").removesuffix(".parquet")
-            if stem.isdigit():
-                ids = pq.read_table(path, columns=["home_id"]).column("home_id")
-                tables.append(pa.table({"home_id": ids, "part": pa.array([int(stem)] * len(ids), pa.int32())}))
-        empty = pa.schema([pa.field("home_id", pa.string()), pa.field("part", pa.int32())]).empty_table()
-        _HOME_PARTS[key] = pa.concat_tables(tables).combine_chunks() if tables else empty
-    return _HOME_PARTS[key]
-
-
-def _stats(con: duckdb.DuckDBPyConnection, homes: list[str], findings: pa.Table | None, contradicted: pa.Table) -> Stats:
-    """The summary counts of the reused homes, as :func:`batch_stats` gives them for assessed homes."""
-    con.register("_reused", pa.table({"home_id": pa.array(homes, pa.string())}))
-    try:
-        equipment = con.sql(
-            """select home_id, 'gateway' as asset_kind, 'hub' as type, vendor, model, firmware
-               from gateways where home_id in (select home_id from _reused)
-               union all
-               select home_id, 'device' as asset_kind, type, vendor, model, firmware
-               from devices where home_id in (select home_id from _reused)"""
-        ).to_arrow_table()
-        vulnerable = vulnerable_rows(con, homes="_reused").to_arrow_table()
-    finally:
-        con.unregister("_reused")
-    counts = duckdb.connect(":memory:")
-    try:
-        counts.register("fleet_findings", findings)
-        counts.register("fleet_contradicted", contradicted)
-        counts.register("equipment", equipment)
-        counts.register(VULNERABLE_TABLE, vulnerable)
-        counts.register("homes", pa.table({"home_id": pa.array(homes, pa.string())}))
-        return batch_stats(counts)
-    finally:
-        counts.close()
+    Each source gives the homes to take from it (None: all); the homes of different sources differ. A part
+    is sorted by home first, so a home's rows are one run: the runs are put in order of their home and the
+    rows taken in one pass.
+    """
+    runs: list[tuple[str, int, int]] = []
+    offset = 0
+    for table, keep in sources:
+        column = table.column("home_id").combine_chunks()
+        if len(column):
+            encoded = column.dictionary_encode()
+            codes = encoded.indices.to_numpy()
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            ends = np.r_[starts[1:], len(codes)]
+            names = encoded.dictionary.take(pa.array(codes[starts])).to_pylist()
+            runs += [
+                (name, offset + int(a), int(b - a)) for name, a, b in zip(names, starts, ends, strict=True) if keep is None or name in keep
+            ]
+        offset += table.num_rows
+    runs.sort()  # by home: Python orders text by code point, which is the byte order of UTF-8, as SORT_KEYS
+    # Runs that follow each other in one source are sliced out together: a few slices copied once, not a take of every row.
+    slices: list[tuple[int, int]] = []
+    for _, first, length in runs:
+        if slices and slices[-1][0] + slices[-1][1] == first:
+            slices[-1] = (slices[-1][0], slices[-1][1] + length)
+        else:
+            slices.append((first, length))
+    combined = pa.concat_tables([table.cast(FINDINGS_SCHEMA) for table, _ in sources])
+    return pa.concat_tables([combined.slice(first, length) for first, length in slices] or [combined.slice(0, 0)]).combine_chunks()
 
 
 def drop_homes(con: duckdb.DuckDBPyConnection, homes: list[str]) -> None:
     """Delete every row of these homes from the tables in ``con`` (their findings are reused)."""
+    if not homes:
+        return
     con.register("_drop", pa.table({"home_id": pa.array(homes, pa.string())}))
     try:
         for name in FLEET_TABLES:
             con.execute(f"delete from {name} where home_id in (select home_id from _drop)")
     finally:
         con.unregister("_drop")
-
-
-def write_state(outdir: Path, index: int, hashes: pa.Table, contradicted: pa.Table) -> None:
-    """Write the batch's state part: each home's content hash and contradicted items (sorted)."""
-    by_home: dict[str, list[str]] = {}
-    for home, control in zip(contradicted.column("home_id").to_pylist(), contradicted.column("control_id").to_pylist(), strict=True):
-        by_home.setdefault(str(home), []).append(str(control))
-    homes = hashes.column("home_id").to_pylist()
-    table = pa.table(
-        {
-            "home_id": hashes.column("home_id"),
-            "content_hash": hashes.column("content_hash"),
-            "contradicted": pa.array([sorted(by_home.get(h, [])) for h in homes], pa.list_(pa.string())),
-        },
-        schema=STATE_SCHEMA,
-    )
-    out = outdir / STATE_DIR / f"part-{index:05d}.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(out)

@@ -22,9 +22,10 @@ from domosec.catalog.load import load_catalogue
 from domosec.errors import DomosecError
 from domosec.fleet.aggregate import merge_stats
 from domosec.fleet.batch import BatchOutcome, Job, hash_home, run_batch
-from domosec.fleet.incremental import RUN_FILE, check_since, inputs_fingerprint, run_record
+from domosec.fleet.incremental import check_since, inputs_fingerprint, run_record
 from domosec.fleet.outdir import REJECTS, STATE_DIR, SUMMARY_HTML, SUMMARY_JSON, discard, open_staging, publish
 from domosec.fleet.source import Batch, plan_batches
+from domosec.fleet.state_parts import RUN_FILE
 from domosec.fleet.summary import build_summary, render_summary_json
 
 __all__ = ["BatchOutcome", "FleetCountError", "Job", "RunResult", "assess_fleet", "finish", "hash_home", "run_batch", "run_local"]

@@ -8,6 +8,7 @@ with their reasons, and how many homes came in.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -246,8 +247,19 @@ class OpenBatch:
     homes_in: int
 
 
-def open_batch(batch: Batch, cat: Catalogue, check_queries: list[str] | None = None, *, threads: int = 1) -> OpenBatch:
-    """Load a batch straight into a new DuckDB database (one copy), check it and drop the rejected homes."""
+def open_batch(
+    batch: Batch,
+    cat: Catalogue,
+    check_queries: list[str] | None = None,
+    *,
+    threads: int = 1,
+    before_checks: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+) -> OpenBatch:
+    """Load a batch straight into a new DuckDB database (one copy), check it and drop the rejected homes.
+
+    ``before_checks`` sees the loaded tables before the checks and may take homes out (``--since``: the unchanged
+    ones, :mod:`domosec.fleet.incremental`); it returns how many, which still count as homes in.
+    """
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"set threads = {int(threads)}")
@@ -256,12 +268,16 @@ def open_batch(batch: Batch, cat: Catalogue, check_queries: list[str] | None = N
             root = Path(batch.path)
             for name, spec in FLEET_TABLES.items():
                 _load_parquet(con, root / part_file(name, batch.part), name, spec.schema())
+            taken = before_checks(con) if before_checks else 0
             rejects, homes_in = find_problems(con, cat, check_queries, extra=_earlier(batch))
+            homes_in += taken
             source = str(root / part_file("homes", batch.part))
             records = [RejectRecord(source, r.home_id, r.reasons) for r in rejects]
         else:
             data = _read_jsonl(batch, cat)
             load_arrow(con, data.tables)
+            if before_checks:
+                before_checks(con)  # the lines were read and counted already
             rejects, homes_in, records = [], data.homes_in, data.rejects
         drop_rejected(con, rejects)
     except BaseException:

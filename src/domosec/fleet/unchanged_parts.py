@@ -9,7 +9,7 @@ earlier findings part with the recorded SHA-256 and no acceptance ending between
 ``--as-of`` dates takes that batch from the earlier run whole: the findings part and the state
 part are hard-linked (copied across file systems) and the counts read from the record, so the
 batch costs a few file reads however many homes it holds. Other batches go through
-:func:`domosec.fleet.incremental.reuse_previous`, home by home.
+:class:`domosec.fleet.incremental.Unchanged`, home by home.
 
 ``state/run.json`` lists the SHA-256 of every state file (:func:`state_digests`); an earlier run
 whose state files do not match is assessed in full.
@@ -127,7 +127,7 @@ def reuse_part(
     ``dates`` are the two runs' ``--as-of`` dates, lowest first; ``path_shown`` whether a rule reads the input's
     file name (then the input's path must be the same too, as it must when the batch rejected homes).
     """
-    record = _read_record(since, batch.index)
+    record = read_record(since, batch.index)
     if record is None or record["input"] != digest:
         return None
     try:
@@ -144,7 +144,10 @@ def reuse_part(
     state = since / STATE_DIR / f"part-{batch.index:05d}.parquet"
     if not state.is_file() or not findings.is_file() or file_digest(findings) != record["findings"]:
         return None
-    homes = [str(h) for h in pq.read_table(state, columns=["home_id"]).column("home_id").to_pylist()]
+    rows = pq.read_table(state, columns=["home_id", "reasons"])
+    homes = [
+        str(h) for h, reasons in zip(rows.column("home_id").to_pylist(), rows.column("reasons").to_pylist(), strict=True) if reasons is None
+    ]
     if len(homes) != record["assessed"]:
         return None
     _link(findings, outdir / FINDINGS_DIR / findings.name)
@@ -155,7 +158,7 @@ def reuse_part(
     return ReusedPart(int(record["homes_in"]), rejects, record["stats"], homes)
 
 
-def _read_record(since: Path, index: int) -> dict[str, Any] | None:
+def read_record(since: Path, index: int) -> dict[str, Any] | None:
     try:
         record = json.loads(record_path(since, index).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -46,11 +46,12 @@ def vulnerable_rows(con: duckdb.DuckDBPyConnection, *, homes: str | None = None)
     return con.sql(VULNERABLE_SQL + where)
 
 
-def batch_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def batch_counts(con: duckdb.DuckDBPyConnection, *, by_rule: list[tuple[Any, ...]] | None = None) -> dict[str, Any]:
     """The batch's counts: per firmware × vulnerability, and per firmware × rule (the fallback ranking).
 
     ``con`` holds ``fleet_findings`` and either ``fleet_vulnerable`` (reused homes, :mod:`domosec.fleet.incremental`)
-    or the model tables ``software`` and ``software_vulnerabilities``.
+    or the model tables ``software`` and ``software_vulnerabilities``. ``by_rule``, when the caller has counted
+    them, are the rows of the firmware × rule query below.
     """
     tables = {str(name) for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
     if VULNERABLE_TABLE in tables:
@@ -77,11 +78,12 @@ def batch_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                 "homes": int(homes),
                 "units": int(units),
             }
-    by_rule = con.execute(
-        """select asset_kind, asset_vendor, asset_model, asset_firmware, rule_id, count(distinct home_id),
-             count(distinct home_id || '@' || asset_id)
-           from fleet_findings where asset_vendor is not null and treatment <> 'accepted' group by all"""
-    ).fetchall()
+    if by_rule is None:
+        by_rule = con.execute(
+            """select asset_kind, asset_vendor, asset_model, asset_firmware, rule_id, count(distinct home_id),
+                 count(distinct home_id || '@' || asset_id)
+               from fleet_findings where asset_vendor is not null and treatment <> 'accepted' group by all"""
+        ).fetchall()
     firmware_rules = {
         _SEP.join((rule, kind, vendor or "", model or "", firmware or "")): {"homes": int(h), "units": int(u)}
         for kind, vendor, model, firmware, rule, h, u in by_rule
