@@ -82,7 +82,7 @@ bench: install
 bench-report: install
 	$(BIN)/python bench/report.py
 
-## bench-serve: 20 concurrent users on loopback against `domosec serve` (SQLite) for 60 s: requests/s, p50/p99 per page (docs/workspace.md)
+## bench-serve: 20 users on loopback against `domosec serve` (SQLite; 5,000-device home, 50-device assessments): closed loop 60 s, then 1 s think time 60 s; requests/s, p50/p99 per page (docs/workspace.md)
 bench-serve: install
 	$(BIN)/python bench/serve.py --users 20 --duration 60
 
@@ -94,6 +94,12 @@ bench-scan: install system-deps
 bench-fleet: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/fleet.py
+
+.PHONY: bench-spark-cluster
+## bench-spark-cluster: the DuckDB engine, then a Spark standalone cluster (master and 2 one-core workers on loopback) on 100k generated homes: seconds, ratio, same findings (docs/fleet.md)
+bench-spark-cluster: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/fleet.py --sizes 2000 --spark-size 100000 --spark-cluster --sample 20
 
 .PHONY: bench-pytm
 ## bench-pytm: `domosec assess` against OWASP pytm on the same ~15-element home, alternately (docs/performance.md)

@@ -1,6 +1,6 @@
 """The main journey in real headless Chromium (Debian's, never a downloaded one) against ``domosec serve``'s app
-on a loopback port: sign up, create a project, save a model with an error, fix it, assess, accept a risk,
-download a report, compare two assessments. Every request must stay on the server; the page may not log errors."""
+on a loopback port: sign up, create a project, save a model with an error, fix it, assess, accept a risk, plan the fix
+of another, filter the planned findings, read the audit log, download a report, compare two assessments. Every request must stay on the server; the page may not log errors."""
 
 from __future__ import annotations
 
@@ -91,11 +91,27 @@ def test_main_journey_in_chromium(page: Page, server: str, tmp_path: Path) -> No
     page.click("button:has-text('Assess this version')")
     page.wait_for_selector("h1:has-text('Assessment #1')")
     first_row = page.locator("tbody tr").first
-    first_row.locator("summary").click()
+    first_row.locator("summary:has-text('Accept this risk')").click()
     first_row.locator("input[name=reason]").fill("replaced next spring")
     first_row.locator("input[name=expires]").fill("2099-01-01")
     first_row.locator("button:has-text('Accept')").click()
     page.wait_for_selector("text=accepted by alice until 2099-01-01")
+    second_row = page.locator("tbody tr").nth(1)
+    second_row.locator("summary:has-text('Plan the fix')").click()
+    second_row.locator("select[name=owner]").select_option("alice")
+    second_row.locator("input[name=due]").fill("2099-06-30")
+    second_row.locator("input[name=note]").fill("new firmware on the hub")
+    second_row.locator("button:has-text('Save plan')").click()
+    page.wait_for_selector("text=planned: alice by 2099-06-30")
+    page.select_option("select[name=decision]", "planned")
+    page.click("button:has-text('Filter')")
+    page.wait_for_selector("text=1 planned findings")
+    assert page.locator("tbody tr").count() == 1 and "new firmware on the hub" in page.locator("tbody tr").inner_text()
+    page.click("text=Audit log")
+    page.wait_for_selector("h1:has-text('Audit log')")
+    assert "finding.plan" in page.locator("tbody tr").first.inner_text()
+    page.go_back()
+    page.go_back()
 
     with page.expect_download() as download:
         page.click("a[href$='/report/json']")
@@ -165,9 +181,11 @@ def test_main_pages_have_no_serious_accessibility_violations(page: Page, served:
         "/",
         f"/projects/{project}",
         f"/projects/{project}/models/new",
+        f"/projects/{project}/imports/new",
         f"/projects/{project}/models/1",
         f"/projects/{project}/assessments/{first}",
         f"/projects/{project}/assessments/{first}/soa",
+        f"/projects/{project}/audit",
         f"/projects/{project}/diff?old={first}&new={second}",
         "/account/logins",
         "/account/tokens",

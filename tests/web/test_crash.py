@@ -35,6 +35,7 @@ def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "domosec", "serve", "--db", f"sqlite:///{db}", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the web worker processes are killed with it
     )
     deadline = time.monotonic() + 60  # start-up bound, not a speed assertion
     while True:
@@ -83,7 +84,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
         while len(acknowledged) < ACKNOWLEDGED_BEFORE_KILL and time.monotonic() < deadline and all(t.is_alive() for t in threads):
             time.sleep(0.05)
         assert len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL, f"only {len(acknowledged)} writes succeeded"
-        os.kill(server.pid, signal.SIGKILL)  # while the writers are still sending
+        os.killpg(server.pid, signal.SIGKILL)  # every process of the server, while the writers are still sending
         server.wait(timeout=30)
     finally:
         stop.set()

@@ -46,6 +46,31 @@ def serve(
         Path | None,
         typer.Option(help="The vulnerability store (domosec vulndb import) SBOM imports are matched against.", show_default=False),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Web server processes (default: the CPUs this process may use, at most 4; 1 on a single CPU).",
+            min=1,
+            max=64,
+            show_default=False,
+        ),
+    ] = None,
+    assess_workers: Annotated[
+        int, typer.Option(help="Processes that run assessments, per web server process (0: in the web process).", min=0, max=64)
+    ] = 1,
+    assess_time_limit: Annotated[
+        float, typer.Option(help="Seconds an assessment may run before it is stopped (HTTP 503, nothing stored).", min=1)
+    ] = 300.0,
+    ha_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ha-allow",
+            envvar="DOMOSEC_HA_ALLOW",
+            help="Where live Home Assistant imports may connect (repeatable): an address or network (192.168.1.0/24), "
+            "private, loopback or a host name, each [:PORT]. Default: nowhere (docs/workspace.md).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the assessment workspace: projects, model versions, assessments, treatments and reports in the browser.
 
@@ -56,6 +81,8 @@ def serve(
       domosec serve
 
       domosec serve --db sqlite:///srv/domosec/workspace.sqlite --port 8080
+
+      domosec serve --db postgresql://domosec@db.example/domosec --workers 4
     """
     from domosec.extras import require
 
@@ -63,16 +90,35 @@ def serve(
     import uvicorn
 
     from domosec.cli.output import say
-    from domosec.web.app import create_app
+    from domosec.web import app as web_app
+    from domosec.web import migrate
 
     if vulndb is not None and not vulndb.is_file():
         from domosec.errors import Diagnostic, InputError
 
         raise InputError([Diagnostic(str(vulndb), None, None, "file-not-found", "no such vulnerability store")])
-    app = create_app(_checked_engine(db).url.render_as_string(hide_password=False), evidence_dir=evidence_dir, vulndb=vulndb)
+    from domosec.web.ha_allow import allow_in_environment
+
+    allow_in_environment(ha_allow or [])  # read by every web process
+    engine = _checked_engine(db)
+    migrate.upgrade(engine)  # once, before any web process starts
+    engine.dispose()
+    settings = web_app.ServeSettings(
+        db_url=engine.url.render_as_string(hide_password=False),
+        evidence_dir=str(evidence_dir) if evidence_dir else None,
+        vulndb=str(vulndb) if vulndb else None,
+        assess_workers=assess_workers,
+        assess_time_limit=assess_time_limit,
+    )
     if host not in ("127.0.0.1", "::1", "localhost"):
         say("domosec serve: warning: sign-in cookies are Secure: serve other addresses through HTTPS (a TLS reverse proxy)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
+    processes = workers or web_app.default_workers()
+    options = {"host": host, "port": port, "log_level": "info", "server_header": False, "proxy_headers": False}
+    if processes == 1:
+        uvicorn.run(web_app.app_from_settings(settings), **options)  # type: ignore[arg-type]
+    else:  # uvicorn's worker processes each import the application from the settings in the environment
+        settings.export()
+        uvicorn.run(web_app.FACTORY, factory=True, workers=processes, **options)  # type: ignore[arg-type]
 
 
 @audit_app.command("verify")

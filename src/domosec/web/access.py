@@ -26,15 +26,20 @@ class Permission(StrEnum):
     treat = "treat"
     manage_members = "manage_members"
     review_facts = "review_facts"
+    plan = "plan"
+    view_audit = "view_audit"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission),
-    "assessor": frozenset({Permission.view_project, Permission.view_expert, Permission.edit_model, Permission.assess, Permission.edit_soa}),
+    "assessor": frozenset(
+        {Permission.view_project, Permission.view_expert, Permission.edit_model, Permission.assess, Permission.edit_soa, Permission.plan}
+    ),
     "viewer": frozenset({Permission.view_project, Permission.view_expert}),
     "householder": frozenset({Permission.view_project, Permission.review_facts}),
 }
-"""Owners accept risks and manage members; assessors edit models, assess and keep the SoA (statuses, evidence); viewers read the expert pages;
+"""Owners accept risks, manage members and read the project's audit log; assessors edit models, assess, keep the SoA (statuses,
+evidence) and plan findings (an owner among the members, a due date); viewers read the expert pages;
 householders see the plain-language view of their home's assessments and confirm or dispute the facts behind its findings."""
 
 T = TypeVar("T", ModelVersion, AssessmentRecord)

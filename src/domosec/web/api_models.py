@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -85,11 +85,16 @@ class AssessmentOut(_Out):
 
 class TreatmentOut(BaseModel):
     finding_id: str
-    status: str
-    reason: str
-    expires: dt.date
-    approver: str
-    expired: bool
+    status: Literal["accepted", "planned"]
+    reason: str = Field(description="Why the risk is accepted (an acceptance; empty for a plan).")
+    expires: dt.date | None = Field(description="The last day of the acceptance (null for a plan).")
+    approver: str | None = Field(description="Who accepted the risk (null for a plan).")
+    expired: bool = Field(description="An acceptance past its expiry.")
+    owner: str | None = Field(default=None, description="Who fixes the finding: a member of the project (null for an acceptance).")
+    due: dt.date | None = Field(default=None, description="When the plan is due (null for an acceptance).")
+    note: str = Field(default="", description="What will be done (a plan).")
+    overdue: bool = Field(default=False, description="A plan past its due date.")
+    decided_at: UtcTime
 
 
 class ReviewOut(BaseModel):
@@ -97,6 +102,26 @@ class ReviewOut(BaseModel):
     comment: str
     reviewer: str
     reviewed_at: UtcTime
+
+
+class FindingReviewOut(ReviewOut):
+    finding_id: str
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["confirmed", "disputed"] = Field(description="confirmed: that is right about the home; disputed: it is not.")
+    comment: str = Field(default="", max_length=2000, description="What is not right (needed to dispute).")
+
+
+class MemberOut(BaseModel):
+    username: str
+    role: str
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["owner", "assessor", "viewer", "householder"]
 
 
 class FindingOut(_Out):
@@ -112,9 +137,43 @@ class FindingOut(_Out):
 
 
 class AcceptIn(BaseModel):
+    """Accept the risk (owners): a reason and an expiry, with the token's user as the approver."""
+
     model_config = ConfigDict(extra="forbid")
+    status: Literal["accepted"] = Field(default="accepted", description="An acceptance (the default when absent).")
     reason: str = Field(min_length=1, max_length=2000)
     expires: dt.date = Field(description="The last day of the acceptance; must be in the future.")
+
+
+class PlanIn(BaseModel):
+    """Plan the finding's treatment (owners and assessors): who fixes it, by when, what will be done."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["planned"]
+    owner: str = Field(min_length=1, max_length=64, description="The user name of a member of the project who fixes the finding.")
+    due: dt.date = Field(description="The due date, YYYY-MM-DD, today or later.")
+    note: str = Field(min_length=1, max_length=2000, description="What will be done.")
+
+
+def _decision_kind(body: Any) -> str | None:
+    if isinstance(body, dict):
+        return "planned" if body.get("status") == "planned" else "accepted"
+    return None
+
+
+TreatmentIn = Annotated[
+    Annotated[AcceptIn, Tag("accepted")] | Annotated[PlanIn, Tag("planned")],
+    Discriminator(_decision_kind),
+]
+"""A decision: an acceptance (``status`` absent or ``accepted``) or a plan (``status`` ``planned``)."""
+
+
+class AuditEntryOut(BaseModel):
+    seq: int = Field(description="The entry's number; entries are numbered from 1 without gaps across the workspace.")
+    at: str = Field(description="When, UTC (ISO 8601).")
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(description="What changed (never a secret).")
 
 
 class EvidenceOut(_Out):

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from domosec.web.db import AuditEntry, utcnow
 
 GENESIS = "0" * 64
+PAGE_SIZE = 100
+"""The project's audit page and API list this many entries at a time, newest first."""
 
 
 def entry_hash(seq: int, at: str, actor: str, action: str, project_id: int | None, detail: str, prev_hash: str) -> str:
@@ -58,6 +60,15 @@ def _serialise_appends(db: Session) -> None:
     """
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("select pg_advisory_xact_lock(27403)"))
+
+
+def project_entries(db: Session, project_id: int, before: int | None = None, limit: int = PAGE_SIZE) -> list[AuditEntry]:
+    """Up to ``limit`` + 1 entries of the project, newest first, older than entry ``before`` (the newest when ``None``);
+    the extra one says there are more. Entries never hold a secret (:func:`record`), so they may be shown to owners."""
+    query = select(AuditEntry).where(AuditEntry.project_id == project_id)
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    return list(db.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)))
 
 
 @dataclass(frozen=True)

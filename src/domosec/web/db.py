@@ -180,7 +180,9 @@ Index("ix_findings_finding_assessment", FindingRow.finding_id, FindingRow.assess
 
 
 class Treatment(Base):
-    """A decision about a finding in a project: accepted (approver, reason, expiry) until reopened."""
+    """A decision about a finding in a project until it is changed or reopened: ``accepted`` (approver, reason,
+    expiry) or ``planned`` (an owner among the project's members who fixes it, a due date, a note on what will be done).
+    The columns of the other kind are empty (NULL; ``reason``/``note`` empty text)."""
 
     __tablename__ = "treatments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -188,10 +190,17 @@ class Treatment(Base):
     finding_id: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(2000))
-    expires: Mapped[dt.date] = mapped_column()
-    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires: Mapped[dt.date | None] = mapped_column()
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due: Mapped[dt.date | None] = mapped_column()
+    note: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    __table_args__ = (UniqueConstraint("project_id", "finding_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "finding_id"),
+        # the findings page's "planned" and "overdue" filters: one project's plans, by due date
+        Index("ix_treatments_project_status_due", "project_id", "status", "due"),
+    )
 
 
 class FactReview(Base):

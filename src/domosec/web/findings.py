@@ -4,21 +4,28 @@ An assessment may hold a million findings. A page is read straight off the index
 finding ID) (``ix_findings_assessment_order``, and ``…_level_order`` with the level filter) and continues after the
 last finding of the page before (a keyset cursor: the finding's ID), so the tenth thousandth page costs what the first
 does; OFFSET would read and skip every row before it. The counts per level are read once per assessment and kept:
-an assessment never changes. The decisions (and approvers) are read for the page's findings only, in one query.
+an assessment never changes. The decisions (and approvers, owners) are read for the page's findings only, in one query.
+
+The decision filter (``planned``, ``overdue``, ``undecided``) keeps the same order and cursor: planned findings are
+looked up from the project's plans (``ix_treatments_project_status_due``, then each finding by its ID), undecided ones
+are the page order skipping the project's decisions; decisions are people's work, so there are few of them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from domosec.web.db import AssessmentRecord, FactReview, FindingRow, Project, Treatment, User
+from domosec.web.treatments import Decision, decisions_for
 
 LEVELS = ("very-high", "high", "medium", "low", "very-low")
+DECISION_FILTERS = ("planned", "overdue", "undecided")
 PAGE_SIZE = 100
 ORDER = (FindingRow.score.desc(), FindingRow.rule_id, FindingRow.finding_id)
 _COUNTS_KEPT = 256
@@ -29,8 +36,8 @@ class FindingsPage:
     rows: list[FindingRow]
     next_after: str | None
     """The finding ID to continue after, or ``None`` on the last page."""
-    decisions: dict[str, tuple[Treatment, str]] = field(default_factory=dict)
-    """The project's decision on each finding of the page with its approver's name, by finding ID."""
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    """The project's decision on each finding of the page (with the approver's or owner's name), by finding ID."""
     reviews: dict[str, tuple[FactReview, str]] = field(default_factory=dict)
     """The householders' word on the facts behind each finding of the page with the reviewer's name, by finding ID."""
 
@@ -40,12 +47,23 @@ class UnknownCursor(LookupError):
 
 
 def findings_page(
-    db: Session, project: Project, record: AssessmentRecord, level: str | None, after: str | None, limit: int = PAGE_SIZE
+    db: Session,
+    project: Project,
+    record: AssessmentRecord,
+    level: str | None,
+    after: str | None,
+    limit: int = PAGE_SIZE,
+    decision: str | None = None,
+    today: dt.date | None = None,
 ) -> FindingsPage:
-    """Up to ``limit`` findings of ``record``, worst first, after the finding ``after`` (the start when ``None``)."""
+    """Up to ``limit`` findings of ``record``, worst first, after the finding ``after`` (the start when ``None``);
+    with ``decision`` (one of :data:`DECISION_FILTERS`) only those the project has planned, whose plan is past its due
+    date as of ``today``, or has not decided about."""
     query = select(FindingRow).where(FindingRow.assessment_id == record.id)
     if level:
         query = query.where(FindingRow.level == level)
+    if decision:
+        query = _decided(query, project, decision, today or dt.date.today())
     if after:
         anchor = db.execute(
             select(FindingRow.score, FindingRow.rule_id).where(FindingRow.assessment_id == record.id, FindingRow.finding_id == after)
@@ -66,16 +84,34 @@ def findings_page(
     return FindingsPage(rows, rows[-1].finding_id if more else None, decisions_for(db, project, ids), reviews_for(db, project, ids))
 
 
-def decisions_for(db: Session, project: Project, finding_ids: list[str]) -> dict[str, tuple[Treatment, str]]:
-    """The project's decisions on ``finding_ids`` with each approver's user name, in one query."""
-    if not finding_ids:
-        return {}
-    rows = db.execute(
-        select(Treatment, User.username)
-        .join(User, User.id == Treatment.approver_id)
-        .where(Treatment.project_id == project.id, Treatment.finding_id.in_(sorted(set(finding_ids))))
-    ).all()
-    return {t.finding_id: (t, name) for t, name in rows}
+def _decided(query: Select[FindingRow], project: Project, decision: str, today: dt.date) -> Select[FindingRow]:
+    if decision == "undecided":
+        return query.where(FindingRow.finding_id.not_in(select(Treatment.finding_id).where(Treatment.project_id == project.id)))
+    plans = select(Treatment.finding_id).where(Treatment.project_id == project.id, Treatment.status == "planned")
+    if decision == "overdue":
+        plans = plans.where(Treatment.due < today)
+    elif decision != "planned":
+        raise ValueError(decision)
+    return query.where(FindingRow.finding_id.in_(plans))
+
+
+def decision_counts(db: Session, project: Project, record: AssessmentRecord, level: str | None, today: dt.date) -> dict[str, int]:
+    """How many findings of ``record`` (at ``level``) the project has planned, planned past their due date, not decided
+    about; one query over the project's decisions (each finding looked up by its ID)."""
+    overdue = case(((Treatment.status == "planned") & (Treatment.due < today), 1), else_=0)
+    query = (
+        select(
+            func.count(), func.coalesce(func.sum(case((Treatment.status == "planned", 1), else_=0)), 0), func.coalesce(func.sum(overdue), 0)
+        )
+        .select_from(Treatment)
+        .join(FindingRow, (FindingRow.assessment_id == record.id) & (FindingRow.finding_id == Treatment.finding_id))
+        .where(Treatment.project_id == project.id)
+    )
+    if level:
+        query = query.where(FindingRow.level == level)
+    decided, planned, late = db.execute(query).one()
+    total = level_counts(db, record)[level] if level else record.findings_count
+    return {"planned": int(planned), "overdue": int(late), "undecided": max(total - int(decided), 0)}
 
 
 def reviews_for(db: Session, project: Project, finding_ids: list[str]) -> dict[str, tuple[FactReview, str]]:

@@ -9,9 +9,10 @@ Changes are audited as the pages' are, with the token's ID.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -19,7 +20,6 @@ from domosec.diff import AssessmentDiff
 from domosec.web import audit, evidence, findings, service
 from domosec.web.access import MAX_ID, Permission, object_in, project_for
 from domosec.web.api_models import (
-    AcceptIn,
     AssessmentOut,
     ControlIn,
     ControlOut,
@@ -33,12 +33,15 @@ from domosec.web.api_models import (
     Problem,
     ProjectOut,
     ReviewOut,
-    TreatmentOut,
     ValidationErrors,
 )
-from domosec.web.db import AssessmentRecord, Membership, ModelVersion, Project, Treatment, User
+from domosec.web.db import AssessmentRecord, EvidenceFile, Membership, ModelVersion, Project, User
 from domosec.web.deps import ApiCaller, ApiCallerDep, DbDep
-from domosec.web.routes_projects import FINDING_ID, report_response
+from domosec.web.routes_api_orgs import router as orgs_router
+from domosec.web.routes_api_people import router as people_router
+from domosec.web.routes_api_treatments import router as treatments_router
+from domosec.web.routes_api_treatments import treatment_out
+from domosec.web.routes_projects import report_response
 from domosec.web.routes_soa import control_titles, decisions, evidence_by_control, evidence_response, set_decision
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -138,13 +141,21 @@ def list_findings(
     after: Annotated[
         str | None, Query(pattern="^[0-9a-f]{16}$", description="Continue after this finding (the last one of the page before).")
     ] = None,
+    decision: Annotated[
+        str | None,
+        Query(
+            pattern="^(planned|overdue|undecided)$",
+            description="Only findings the project planned, planned past their due date, or has not decided about.",
+        ),
+    ] = None,
 ) -> list[FindingOut]:
     """Findings of a stored assessment, worst first, with the project's decision on each: `limit` at a time, the next
     ones with `after=` the last finding's ID (fewer than `limit` means there are no more)."""
     project, _ = project_for(db, who.user, project_id, Permission.view_expert)
     record = object_in(db, AssessmentRecord, assessment_id, project)
+    today = dt.date.today()
     try:
-        shown = findings.findings_page(db, project, record, level, after, limit)
+        shown = findings.findings_page(db, project, record, level, after, limit, decision, today)
     except findings.UnknownCursor:
         raise HTTPException(404, "no such finding in this assessment") from None
     out = []
@@ -154,7 +165,7 @@ def list_findings(
         if reviewed:
             review, reviewer = reviewed
             household = ReviewOut(status=review.status, comment=review.comment, reviewer=reviewer, reviewed_at=review.reviewed_at)
-        update = {"treatment": _treatment(*decided) if decided else None, "household": household}
+        update = {"treatment": treatment_out(decided, today) if decided else None, "household": household}
         out.append(FindingOut.model_validate(f).model_copy(update=update))
     return out
 
@@ -175,38 +186,6 @@ def get_report(
     """A stored assessment in any format of `domosec report` (householders: `audience=home` only)."""
     project, role = project_for(db, who.user, project_id, Permission.view_project)
     return report_response(object_in(db, AssessmentRecord, assessment_id, project), role, fmt, audience)
-
-
-@router.get("/projects/{project_id}/treatments")
-def list_treatments(project_id: Id, who: ApiCallerDep, db: DbDep) -> list[TreatmentOut]:
-    project, _ = project_for(db, who.user, project_id, Permission.view_expert)
-    rows = db.execute(
-        select(Treatment, User.username).join(User, User.id == Treatment.approver_id).where(Treatment.project_id == project.id)
-    ).all()
-    return [_treatment(t, name) for t, name in sorted(rows, key=lambda r: r[0].finding_id)]
-
-
-@router.put("/projects/{project_id}/treatments/{finding_id}", responses={422: {"model": Problem | ValidationErrors}})
-def accept_finding(project_id: Id, finding_id: str, body: AcceptIn, who: ApiCallerDep, db: DbDep) -> TreatmentOut:
-    """Accept the risk of a finding of the project until ``expires``, with the token's user as the approver."""
-    project, _ = project_for(db, who.user, project_id, Permission.treat)
-    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
-        raise HTTPException(404, "no such finding in this project")
-    if not body.reason.strip() or body.expires <= dt.date.today():
-        raise HTTPException(422, "an acceptance needs a reason and an expiry date in the future")
-    service.accept(db, project, finding_id, who.user, body.reason.strip(), body.expires)
-    audit.record(
-        db,
-        _actor(who),
-        "finding.accept",
-        project.id,
-        finding=finding_id,
-        expires=body.expires.isoformat(),
-        reason=body.reason,
-        token=who.token.id,
-    )
-    db.commit()
-    return _treatment(*findings.decisions_for(db, project, [finding_id])[finding_id])
 
 
 @router.get("/projects/{project_id}/diff")
@@ -232,6 +211,61 @@ def decide_control(project_id: Id, control_id: str, body: ControlIn, who: ApiCal
     set_decision(db, project, who.user, control_id, body.status, body.note, token=who.token.id)
     db.commit()
     return _controls(db, project, [control_id])[0]
+
+
+@router.post(
+    "/projects/{project_id}/controls/{control_id}/evidence",
+    status_code=201,
+    responses={413: {"model": Problem}, 415: {"model": Problem}, 422: {"model": Problem | ValidationErrors}},
+)
+async def attach_evidence(
+    project_id: Id,
+    control_id: str,
+    request: Request,
+    who: ApiCallerDep,
+    db: DbDep,
+    file: Annotated[UploadFile, File(description="PDF, PNG, JPEG or UTF-8 text (.txt .log .md .csv .json .yaml .yml), at most 20 MiB.")],
+) -> EvidenceOut:
+    """Attach an evidence file to a control (owners and assessors); its kind is read from its bytes, never from its name alone."""
+    project, _ = project_for(db, who.user, project_id, Permission.edit_soa)
+    if control_id not in control_titles():
+        raise HTTPException(404, "no such control")
+    content = await file.read(evidence.MAX_EVIDENCE_BYTES + 1)
+    if len(content) > evidence.MAX_EVIDENCE_BYTES:
+        raise HTTPException(413, f"an evidence file is at most {evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)} MiB")
+    if not content:
+        raise HTTPException(422, "the file is empty")
+    name = evidence.safe_filename(file.filename or "evidence")
+    try:
+        kind = evidence.media_type(name, content)
+    except evidence.EvidenceRefused as exc:
+        raise HTTPException(415, str(exc)) from None
+    digest = evidence.store(FilePath(request.app.state.evidence_dir), content)
+    row = EvidenceFile(
+        project_id=project.id,
+        control_id=control_id,
+        sha256=digest,
+        size=len(content),
+        media_type=kind,
+        filename=name,
+        uploaded_by=who.user.id,
+    )
+    db.add(row)
+    db.flush()
+    audit.record(
+        db,
+        _actor(who),
+        "evidence.add",
+        project.id,
+        control=control_id,
+        evidence=row.id,
+        sha256=digest,
+        size=len(content),
+        filename=name,
+        token=who.token.id,
+    )
+    db.commit()
+    return EvidenceOut.model_validate(row)
 
 
 @router.get(
@@ -265,12 +299,6 @@ def _controls(db: DbDep, project: Project, control_ids: list[str]) -> list[Contr
     return found
 
 
-def _treatment(t: Treatment, approver: str) -> TreatmentOut:
-    return TreatmentOut(
-        finding_id=t.finding_id,
-        status=t.status,
-        reason=t.reason,
-        expires=t.expires,
-        approver=approver,
-        expired=t.expires <= dt.date.today(),
-    )
+router.include_router(treatments_router)  # decisions about findings and the audit log
+router.include_router(people_router)  # members and the household's reviews, under this prefix with these error answers
+router.include_router(orgs_router)  # organisations and new projects

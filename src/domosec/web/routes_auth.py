@@ -21,11 +21,12 @@ from domosec.web.security import (
     MIN_PASSWORD,
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    attempt_succeeded,
     hash_password,
-    login_blocked,
     new_session,
     record_login,
     same_token,
+    start_attempt,
     verify_password,
 )
 
@@ -100,20 +101,20 @@ def login(request: Request, form: AnonFormDep, db: DbDep) -> Response:
     username = field(form, "username", 64).lower()
     password = field(form, "password", 1000)
     address = _address(request)
-    if login_blocked(db, username, address):
+    attempt = start_attempt(db, username, address)  # counted before the password is checked (several processes)
+    if attempt is None:
         return _anonymous_page(request, "login.html", 429, error="Too many failed sign-ins: wait 15 minutes.", username=username)
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user, password)
-    if not ok or user is None:
-        record_login(db, username, None, address, False)
-        db.commit()
+    if not ok or user is None:  # the attempt stays a failure
         return _anonymous_page(request, "login.html", 401, error="Wrong user name or password.", username=username)
     failed = db.scalars(select(LoginEvent).where(LoginEvent.user_id.is_(None), LoginEvent.username == username))
     for event in failed:  # failures under this name become part of the user's history
         event.user_id = user.id
     if user.totp_secret:  # the sign-in is recorded after the second step
+        db.delete(attempt)
         return _signed_in(db, user, verified=False)
-    record_login(db, username, user, address, True)
+    attempt_succeeded(attempt, user)
     return _signed_in(db, user)
 
 
@@ -130,22 +131,21 @@ async def second_step(request: Request, who: SecondStepDep, db: DbDep) -> Respon
     if not isinstance(token, str) or not same_token(who.session.csrf_token, token) or not isinstance(code, str):
         raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
     user, address = db.merge(who.user), _address(request)
-    if login_blocked(db, user.username, address):
+    attempt = start_attempt(db, user.username, address, user)
+    if attempt is None:
         return page(
             request, "login_totp.html", None, 429, csrf_token=who.session.csrf_token, error="Too many failed sign-ins: wait 15 minutes."
         )
     step = totp.matching_step(user.totp_secret, code, user.totp_last_step) if user.totp_secret else None
     recovered = step is None and totp.use_recovery_code(db, user, code)
-    if step is None and not recovered:
-        record_login(db, user.username, user, address, False)
-        db.commit()
+    if step is None and not recovered:  # the attempt stays a failure
         return page(request, "login_totp.html", None, 401, csrf_token=who.session.csrf_token, error="That code is not right (or was used).")
     if step is not None:
         user.totp_last_step = step
     else:
         audit.record(db, user.username, "totp.recovery-code-used", left=totp.recovery_codes_left(db, user))
     db.delete(db.merge(who.session))  # a new session (and cookie) once both steps are done
-    record_login(db, user.username, user, address, True)
+    attempt_succeeded(attempt, user)
     return _signed_in(db, user)
 
 

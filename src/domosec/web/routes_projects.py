@@ -7,17 +7,20 @@ that project (:func:`domosec.web.access.object_in`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from domosec.report.formats import FORMATS, FormatName, RenderOptions, render
 from domosec.report.householder import home_plans
-from domosec.web import audit, findings, service
-from domosec.web.access import Permission, can, object_in, project_for
+from domosec.web import audit, findings, service, treatments
+from domosec.web.access import MAX_ID, Permission, can, object_in, project_for
 from domosec.web.db import ROLES, AssessmentRecord, Membership, ModelVersion, OrgMember, Project, User
 from domosec.web.deps import CallerDep, DbDep, FormDep, field, page
 
@@ -149,6 +152,7 @@ def assessment_page(
     db: DbDep,
     level: str = "",
     after: str = "",
+    decision: str = "",
 ) -> Response:
     project, role = project_for(db, who.user, project_id, Permission.view_project)
     record = object_in(db, AssessmentRecord, assessment_id, project)
@@ -168,10 +172,14 @@ def assessment_page(
         )
     if level and level not in findings.LEVELS:
         raise HTTPException(404, "no such level")
+    if decision and decision not in findings.DECISION_FILTERS:
+        raise HTTPException(404, "no such decision filter")
+    today = dt.date.today()
     try:
-        shown = findings.findings_page(db, project, record, level or None, after or None)
+        shown = findings.findings_page(db, project, record, level or None, after or None, decision=decision or None, today=today)
     except findings.UnknownCursor:
         raise HTTPException(404, "no such finding in this assessment") from None
+    filters = {k: v for k, v in (("level", level), ("decision", decision)) if v}
     return page(
         request,
         "assessment.html",
@@ -180,11 +188,15 @@ def assessment_page(
         record=record,
         shown=shown,
         level=level,
+        decision=decision,
+        base=f"/projects/{project.id}/assessments/{record.id}" + (f"?{urlencode(filters)}" if filters else ""),
         counts=findings.level_counts(db, record),
+        decided=findings.decision_counts(db, project, record, level or None, today),
+        members=treatments.members(db, project) if can(role, Permission.plan) else [],
         disputes=findings.disputes(db, project, record),
         can=lambda p: can(role, Permission(p)),
         formats=sorted(FORMATS),
-        today=dt.date.today(),
+        today=today,
     )
 
 
@@ -206,11 +218,68 @@ def accept_finding(
         raise HTTPException(422, "the expiry is a date (YYYY-MM-DD)") from None
     if not reason or expires <= dt.date.today():
         raise HTTPException(422, "an acceptance needs a reason and an expiry date in the future")
-    service.accept(db, project, finding_id, who.user, reason, expires)
+    treatments.accept(db, project, finding_id, who.user, reason, expires)
     audit.record(db, who.user.username, "finding.accept", project.id, finding=finding_id, expires=expires.isoformat(), reason=reason)
     db.commit()
+    return _back(form, project)
+
+
+@router.post("/findings/{finding_id}/plan")
+def plan_finding(project_id: int, finding_id: str, form: FormDep, who: CallerDep, db: DbDep) -> Response:
+    """Plan a finding's treatment: an owner among the project's members, a due date, a note (owners and assessors;
+    replacing an acceptance takes an owner)."""
+    project, role = project_for(db, who.user, project_id, Permission.plan)
+    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
+        raise HTTPException(404, "no such finding in this project")
+    try:
+        owner, due, note = treatments.check_plan(
+            db, project, field(form, "owner", 64), field(form, "due", 10), field(form, "note", 2000), dt.date.today()
+        )
+    except treatments.PlanProblem as problem:
+        raise HTTPException(422, str(problem)) from None
+    service.lock_project(db, project)  # read the decision, then replace it: not raced by an owner accepting it
+    if not treatments.may_replace(treatments.current(db, project, finding_id), can(role, Permission.treat)):
+        raise HTTPException(403, "the risk was accepted by an owner: only an owner can change that decision")
+    treatments.plan(db, project, finding_id, owner, due, note)
+    audit.record(
+        db, who.user.username, "finding.plan", project.id, finding=finding_id, owner=owner.username, due=due.isoformat(), note=note
+    )
+    db.commit()
+    return _back(form, project)
+
+
+@router.post("/findings/{finding_id}/reopen")
+def reopen_finding(project_id: int, finding_id: str, form: FormDep, who: CallerDep, db: DbDep) -> Response:
+    """Remove the project's decision on a finding (a plan: owners and assessors; an acceptance: owners)."""
+    project, role = project_for(db, who.user, project_id, Permission.plan)
+    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
+        raise HTTPException(404, "no such finding in this project")
+    service.lock_project(db, project)
+    existing = treatments.current(db, project, finding_id)
+    if not treatments.may_replace(existing, can(role, Permission.treat)):
+        raise HTTPException(403, "the risk was accepted by an owner: only an owner can reopen it")
+    if existing is not None:
+        treatments.reopen(db, project, finding_id)
+        audit.record(db, who.user.username, "finding.reopen", project.id, finding=finding_id, was=existing.status)
+    db.commit()
+    return _back(form, project)
+
+
+def _back(form: FormData, project: Project) -> Response:
     back = field(form, "back", 200)
     return RedirectResponse(back if back.startswith(f"/projects/{project.id}/") else f"/projects/{project.id}", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(project_id: int, request: Request, who: CallerDep, db: DbDep, before: int = 0) -> Response:
+    """The project's audit log, newest first, 100 entries a page (owners)."""
+    project, _ = project_for(db, who.user, project_id, Permission.view_audit)
+    if not 0 <= before <= MAX_ID:
+        raise HTTPException(404, "no such entry")
+    entries = audit.project_entries(db, project.id, before or None)
+    shown = [(e, json.loads(e.detail)) for e in entries[: audit.PAGE_SIZE]]
+    older = entries[audit.PAGE_SIZE - 1].seq if len(entries) > audit.PAGE_SIZE else None
+    return page(request, "audit.html", who, project=project, entries=shown, older=older, first=bool(before))
 
 
 @router.post("/findings/{finding_id}/review")

@@ -5,7 +5,9 @@ profile). A session cookie holds 32 random bytes; the database keeps only their 
 neither a page, a log, an export nor a stolen database copy holds a usable token. Every form that
 changes something carries the session's CSRF token, compared in constant time. Sign-in is refused
 (HTTP 429) after :data:`MAX_FAILURES` failures for one user name or from one address within
-:data:`FAILURE_WINDOW`, counted from the stored login history so a restart does not reset it.
+:data:`FAILURE_WINDOW`, counted from the stored login history, so neither a restart nor several server processes
+reset or split it; an attempt is stored before it is checked (:func:`start_attempt`), so attempts sent at once do
+not all pass the check.
 """
 
 from __future__ import annotations
@@ -88,15 +90,36 @@ def same_token(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
-def login_blocked(db: Session, username: str, address: str) -> bool:
-    """True when too many sign-ins failed lately for this user name or from this address."""
+def _recent_failures(db: Session, username: str, address: str) -> int:
     since = utcnow() - FAILURE_WINDOW
     failures = db.scalar(
         select(func.count())
         .select_from(LoginEvent)
         .where(LoginEvent.success.is_(False), LoginEvent.at >= since, or_(LoginEvent.username == username, LoginEvent.address == address))
     )
-    return bool(failures and failures >= MAX_FAILURES)
+    return failures or 0
+
+
+def start_attempt(db: Session, username: str, address: str, user: User | None = None) -> LoginEvent | None:
+    """Count a sign-in attempt before its password or code is checked, or None when the limit is reached.
+
+    The attempt is written (and committed) as a failure first, then the failures are counted with it: attempts sent
+    at once, to one server process or to several, each see the ones committed before them, so no more than
+    :data:`MAX_FAILURES` are checked in a window. A refused attempt is removed again (refusals do not extend the
+    block); a right one is turned into a success with :func:`attempt_succeeded`."""
+    event = LoginEvent(username=username[:64], user_id=user.id if user else None, address=address[:64], success=False)
+    db.add(event)
+    db.commit()
+    if _recent_failures(db, username, address) > MAX_FAILURES:
+        db.delete(event)
+        db.commit()
+        return None
+    return event
+
+
+def attempt_succeeded(event: LoginEvent, user: User) -> None:
+    event.success = True
+    event.user_id = user.id
 
 
 def record_login(db: Session, username: str, user: User | None, address: str, success: bool) -> None:

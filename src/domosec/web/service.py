@@ -13,18 +13,18 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domosec.assessment import Assessment
 from domosec.diff import AssessmentDiff, diff_assessments
-from domosec.engine.assess import assess
 from domosec.engine.ruleset import LoadedRule, load_rules
 from domosec.errors import Diagnostic, InputError
 from domosec.model.load import load_model_text
-from domosec.web.db import AssessmentRecord, FactReview, FindingRow, ModelVersion, Project, Treatment, User, utcnow
+from domosec.web.assess_pool import Assessor, compute
+from domosec.web.db import AssessmentRecord, FactReview, FindingRow, ModelVersion, Project, User, utcnow
 
 MAX_MODEL_BYTES = 2 * 1024 * 1024
 LEVEL_ORDER = {"very-high": 5, "high": 4, "medium": 3, "low": 2, "very-low": 1}
@@ -94,51 +94,34 @@ def _next_number(db: Session, project: Project) -> int:
 
 
 def run_assessment(db: Session, version: ModelVersion, user: User, as_of: dt.date | None = None) -> AssessmentRecord:
-    loaded = load_model_text(version.text, f"model-v{version.number}.yaml")
-    rules, ruleset_version = builtin_rules()
-    result = assess([loaded], rules, as_of=as_of)
+    """Assess ``version`` and add the record and its findings to ``db`` (the caller commits). The engine runs in the
+    application's :class:`~domosec.web.assess_pool.Assessor` (``db.info["assessor"]``: worker processes under
+    ``domosec serve``), else in this thread; :class:`~domosec.web.assess_pool.AssessmentFailed` when it did not finish."""
+    assessor = db.info.get("assessor")
+    name = f"model-v{version.number}.yaml"
+    result = assessor.run(version.text, name, as_of) if isinstance(assessor, Assessor) else compute(version.text, name, as_of)
     record = AssessmentRecord(
         project_id=version.project_id,
         model_version_id=version.id,
         tool_version=result.tool_version,
         catalogue_version=result.catalogue_version,
-        ruleset_version=ruleset_version,
+        ruleset_version=result.ruleset_version,
         as_of=result.as_of,
-        document=result.model_dump_json().encode("utf-8"),
+        document=result.document,
         findings_count=len(result.findings),
         created_by=user.id,
     )
     db.add(record)
     db.flush()
-    db.add_all(
-        FindingRow(
-            assessment_id=record.id,
-            finding_id=f.id,
-            rule_id=f.rule_id,
-            title=f.title[:500],
-            asset=(f.asset.name or f.asset.id)[:300],
-            level=f.inherent.level,
-            score=f.inherent.score,
-            dimension=f.dimension,
-        )
-        for f in result.findings
-    )
-    db.flush()
+    if result.findings:  # one executemany (insertmanyvalues), not an ORM object per finding
+        columns = ("finding_id", "rule_id", "title", "asset", "level", "score", "dimension")
+        rows = [{"assessment_id": record.id, **dict(zip(columns, finding, strict=True))} for finding in result.findings]
+        db.execute(insert(FindingRow), rows)
     return record
 
 
 def load_assessment(record: AssessmentRecord) -> Assessment:
     return Assessment.model_validate_json(record.document)
-
-
-def accept(db: Session, project: Project, finding_id: str, approver: User, reason: str, expires: dt.date) -> None:
-    """Record the acceptance, replacing the project's earlier decision on the finding (one statement: two owners
-    accepting the same finding at once both succeed, the later one wins)."""
-    values = {"status": "accepted", "reason": reason[:2000], "expires": expires, "approver_id": approver.id, "decided_at": utcnow()}
-    dialect = db.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Treatment).values(project_id=project.id, finding_id=finding_id, **values)
-    db.execute(statement.on_conflict_do_update(index_elements=["project_id", "finding_id"], set_=values))
 
 
 def review_facts(db: Session, project: Project, finding_id: str, reviewer: User, status: str, comment: str) -> None:

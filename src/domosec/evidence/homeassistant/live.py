@@ -20,7 +20,9 @@ Only the fields used are kept from each answer: ``get_config`` also holds the ho
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,11 +155,20 @@ async def _auth_providers(session: aiohttp.ClientSession, endpoint: Endpoint, tl
     return sorted({str(p.get("type")) for p in providers if isinstance(p, dict) and p.get("type")}) if isinstance(providers, list) else []
 
 
-async def fetch(endpoint: Endpoint, token: str, *, timeout: float, tls: ssl.SSLContext | bool, max_message: int) -> LiveFacts:
-    """Ask the instance for every fact the importer reads."""
+async def fetch(
+    endpoint: Endpoint,
+    token: str,
+    *,
+    timeout: float,
+    tls: ssl.SSLContext | bool,
+    max_message: int,
+    socket_factory: Callable[[Any], socket.socket] | None = None,
+) -> LiveFacts:
+    """Ask the instance for every fact the importer reads; ``socket_factory`` (aiohttp's) may refuse addresses."""
     facts = LiveFacts()
     client_timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout) as session:
+    connector = aiohttp.TCPConnector(socket_factory=socket_factory) if socket_factory is not None else None
+    async with aiohttp.ClientSession(timeout=client_timeout, connector=connector) as session:
         conn = await connect(session, endpoint, token, timeout=timeout, tls=tls, max_message=max_message)
         try:
             config = await _required(conn, "get_config") or {}
