@@ -9,7 +9,6 @@ Changes are audited as the pages' are, with the token's ID.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Path, Query, Request, UploadFile
@@ -35,14 +34,14 @@ from domosec.web.api_models import (
     ReviewOut,
     ValidationErrors,
 )
-from domosec.web.db import AssessmentRecord, EvidenceFile, Membership, ModelVersion, Project, User
+from domosec.web.db import AssessmentRecord, Membership, ModelVersion, Project, User
 from domosec.web.deps import ApiCaller, ApiCallerDep, DbDep
 from domosec.web.routes_api_orgs import router as orgs_router
 from domosec.web.routes_api_people import router as people_router
 from domosec.web.routes_api_treatments import router as treatments_router
 from domosec.web.routes_api_treatments import treatment_out
 from domosec.web.routes_projects import report_response
-from domosec.web.routes_soa import control_titles, decisions, evidence_by_control, evidence_response, set_decision
+from domosec.web.routes_soa import add_evidence, control_titles, decisions, evidence_by_control, evidence_response, set_decision
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body cannot be read (not JSON)"},
@@ -231,39 +230,7 @@ async def attach_evidence(
     if control_id not in control_titles():
         raise HTTPException(404, "no such control")
     content = await file.read(evidence.MAX_EVIDENCE_BYTES + 1)
-    if len(content) > evidence.MAX_EVIDENCE_BYTES:
-        raise HTTPException(413, f"an evidence file is at most {evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)} MiB")
-    if not content:
-        raise HTTPException(422, "the file is empty")
-    name = evidence.safe_filename(file.filename or "evidence")
-    try:
-        kind = evidence.media_type(name, content)
-    except evidence.EvidenceRefused as exc:
-        raise HTTPException(415, str(exc)) from None
-    digest = evidence.store(FilePath(request.app.state.evidence_dir), content)
-    row = EvidenceFile(
-        project_id=project.id,
-        control_id=control_id,
-        sha256=digest,
-        size=len(content),
-        media_type=kind,
-        filename=name,
-        uploaded_by=who.user.id,
-    )
-    db.add(row)
-    db.flush()
-    audit.record(
-        db,
-        _actor(who),
-        "evidence.add",
-        project.id,
-        control=control_id,
-        evidence=row.id,
-        sha256=digest,
-        size=len(content),
-        filename=name,
-        token=who.token.id,
-    )
+    row = add_evidence(db, request, project, who.user, control_id, file.filename or "evidence", content, token=who.token.id)
     db.commit()
     return EvidenceOut.model_validate(row)
 

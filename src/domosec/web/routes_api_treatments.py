@@ -19,6 +19,7 @@ from domosec.web.access import MAX_ID, Permission, can, project_for
 from domosec.web.api_models import AcceptIn, AuditEntryOut, Problem, TreatmentIn, TreatmentOut, ValidationErrors
 from domosec.web.deps import ApiCallerDep, DbDep
 from domosec.web.routes_projects import FINDING_ID
+from domosec.web.routes_projects import reopen as reopen_decision
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -88,15 +89,7 @@ def reopen(project_id: Id, finding_id: FindingId, who: ApiCallerDep, db: DbDep) 
     """Remove the project's decision on a finding, which is undecided again (a plan: owners and assessors; an
     acceptance: owners). 204 also when there was none."""
     project, role = project_for(db, who.user, project_id, Permission.plan)
-    if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
-        raise HTTPException(404, "no such finding in this project")
-    service.lock_project(db, project)
-    existing = treatments.current(db, project, finding_id)
-    if not treatments.may_replace(existing, can(role, Permission.treat)):
-        raise HTTPException(403, "the risk was accepted by an owner: only an owner can reopen it")
-    if existing is not None:
-        treatments.reopen(db, project, finding_id)
-        audit.record(db, who.user.username, "finding.reopen", project.id, finding=finding_id, was=existing.status, token=who.token.id)
+    reopen_decision(db, project, role, who.user, finding_id, token=who.token.id)
     db.commit()
     return Response(status_code=204)
 

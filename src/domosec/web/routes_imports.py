@@ -28,7 +28,7 @@ from domosec.web import audit, imports, service
 from domosec.web.access import MAX_ID, Permission, project_for
 from domosec.web.api_models import ModelProblem, ModelProblems, ModelVersionOut, Problem, ValidationErrors
 from domosec.web.db import ModelVersion, Project, User
-from domosec.web.deps import ApiCallerDep, CallerDep, DbDep, FormDep, field, page
+from domosec.web.deps import ApiCaller, ApiCallerDep, CallerDep, DbDep, FormDep, field, page
 from domosec.web.ha_allow import HostPolicy
 from domosec.web.routes_api import ERRORS
 
@@ -203,20 +203,7 @@ async def import_api(
     result = _import(db, project, who.user, kind, lambda base: imports.run_import(kind, filename, data, base, asset, vulndb, options))
     if isinstance(result, list):
         return _problems(result, "the import has errors")
-    version, summary = result
-    audit.record(
-        db,
-        who.user.username,
-        "model.import",
-        project.id,
-        model_version=version.number,
-        kind=kind,
-        note=version.note,
-        sha256=version.sha256,
-        token=who.token.id,
-    )
-    db.commit()
-    return ImportedOut(**ModelVersionOut.model_validate(version).model_dump(), summary=summary)
+    return _imported(db, who, project, kind, *result)
 
 
 @api_router.post(
@@ -243,14 +230,18 @@ async def import_live_api(project_id: Annotated[int, Path(ge=1, le=MAX_ID)], req
     result = await _live(db, request, project, who.user, given.url, given.token)
     if isinstance(result, list):
         return _problems(result, "the live import has errors")
-    version, summary = result
+    return _imported(db, who, project, LIVE_KIND, *result)
+
+
+def _imported(db: Session, who: ApiCaller, project: Project, kind: str, version: ModelVersion, summary: list[str]) -> ImportedOut:
+    """Audit an API import with the token's number, commit, and answer with the new version and the importer's summary."""
     audit.record(
         db,
         who.user.username,
         "model.import",
         project.id,
         model_version=version.number,
-        kind=LIVE_KIND,
+        kind=kind,
         note=version.note,
         sha256=version.sha256,
         token=who.token.id,

@@ -252,6 +252,14 @@ def plan_finding(project_id: int, finding_id: str, form: FormDep, who: CallerDep
 def reopen_finding(project_id: int, finding_id: str, form: FormDep, who: CallerDep, db: DbDep) -> Response:
     """Remove the project's decision on a finding (a plan: owners and assessors; an acceptance: owners)."""
     project, role = project_for(db, who.user, project_id, Permission.plan)
+    reopen(db, project, role, who.user, finding_id)
+    db.commit()
+    return _back(form, project)
+
+
+def reopen(db: Session, project: Project, role: str, user: User, finding_id: str, token: int | None = None) -> None:
+    """Remove the project's decision on a finding, audited (404 for no such finding; 403 when an assessor would undo
+    an owner's acceptance); nothing to do when there was none. The caller commits."""
     if not FINDING_ID.fullmatch(finding_id) or not service.finding_exists(db, project, finding_id):
         raise HTTPException(404, "no such finding in this project")
     service.lock_project(db, project)
@@ -260,9 +268,8 @@ def reopen_finding(project_id: int, finding_id: str, form: FormDep, who: CallerD
         raise HTTPException(403, "the risk was accepted by an owner: only an owner can reopen it")
     if existing is not None:
         treatments.reopen(db, project, finding_id)
-        audit.record(db, who.user.username, "finding.reopen", project.id, finding=finding_id, was=existing.status)
-    db.commit()
-    return _back(form, project)
+        detail = {"token": token} if token is not None else {}
+        audit.record(db, user.username, "finding.reopen", project.id, finding=finding_id, was=existing.status, **detail)
 
 
 def _back(form: FormData, project: Project) -> Response:

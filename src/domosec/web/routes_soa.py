@@ -118,30 +118,35 @@ async def attach(project_id: int, control_id: str, request: Request, form: FormD
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise HTTPException(422, "choose a file to attach")
     content = await upload.read(evidence.MAX_EVIDENCE_BYTES + 1)
+    add_evidence(db, request, project, who.user, control_id, upload.filename, content)
+    db.commit()
+    return _back(field(form, "back", 200), project)
+
+
+def add_evidence(
+    db: Session, request: Request, project: Project, user: User, control_id: str, filename: str, content: bytes, token: int | None = None
+) -> EvidenceFile:
+    """Store ``content`` (read with a limit of one byte past the largest allowed) as evidence of a control, audited;
+    413 when too large, 422 when empty, 415 when its bytes are not an allowed kind. The caller commits."""
     if len(content) > evidence.MAX_EVIDENCE_BYTES:
         raise HTTPException(413, f"an evidence file is at most {evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)} MiB")
     if not content:
         raise HTTPException(422, "the file is empty")
-    name = evidence.safe_filename(upload.filename)
+    name = evidence.safe_filename(filename)
     try:
         kind = evidence.media_type(name, content)
     except evidence.EvidenceRefused as exc:
         raise HTTPException(415, str(exc)) from None
     digest = evidence.store(Path(request.app.state.evidence_dir), content)
     row = EvidenceFile(
-        project_id=project.id,
-        control_id=control_id,
-        sha256=digest,
-        size=len(content),
-        media_type=kind,
-        filename=name,
-        uploaded_by=who.user.id,
+        project_id=project.id, control_id=control_id, sha256=digest, size=len(content), media_type=kind, filename=name, uploaded_by=user.id
     )
     db.add(row)
     db.flush()
+    detail = {"token": token} if token is not None else {}
     audit.record(
         db,
-        who.user.username,
+        user.username,
         "evidence.add",
         project.id,
         control=control_id,
@@ -149,9 +154,9 @@ async def attach(project_id: int, control_id: str, request: Request, form: FormD
         sha256=digest,
         size=len(content),
         filename=name,
+        **detail,
     )
-    db.commit()
-    return _back(field(form, "back", 200), project)
+    return row
 
 
 @router.get("/evidence/{evidence_id}")
