@@ -11,9 +11,9 @@ import pytest
 
 from domosec.catalog.load import load_catalogue
 from domosec.engine import emptiness, plans
-from domosec.engine.assess import run_rules
 from domosec.engine.database import RULE_TABLES, Database, QueryClock, Rows
 from domosec.engine.emptiness import rules_to_run
+from domosec.engine.rulerun import run_rules
 from domosec.engine.ruleset import load_rules
 from domosec.errors import RuleError
 from domosec.model.load import LoadedModel, load_model

@@ -10,8 +10,8 @@ import pytest
 
 from domosec.catalog.load import load_catalogue
 from domosec.engine import database, plans
-from domosec.engine.assess import _run_all, run_rules
 from domosec.engine.database import Database, Rows
+from domosec.engine.rulerun import _run_all, run_rules
 from domosec.engine.ruleset import LoadedRule, load_rules
 from domosec.engine.scoring import Matrix
 from domosec.errors import RuleError

@@ -71,6 +71,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    ha_ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ha-ca-file",
+            envvar="DOMOSEC_HA_CA_FILE",
+            help="PEM certificates to trust, instead of the system's, for live imports of https Home Assistants "
+            "(a home lab's own authority or a self-signed certificate).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the assessment workspace: projects, model versions, assessments, treatments and reports in the browser.
 
@@ -100,6 +110,14 @@ def serve(
     from domosec.web.ha_allow import allow_in_environment
 
     allow_in_environment(ha_allow or [])  # read by every web process
+    if ha_ca_file is not None:
+        import os
+
+        from domosec.evidence.homeassistant.websocket_client import tls_context
+        from domosec.web.imports import CA_ENV
+
+        tls_context(ca_file=ha_ca_file)  # error[ha-ca-file], exit 2, before anything starts
+        os.environ[CA_ENV] = str(ha_ca_file.resolve())
     engine = _checked_engine(db)
     migrate.upgrade(engine)  # once, before any web process starts
     engine.dispose()

@@ -67,6 +67,9 @@ HASH_SCHEMA = pa.schema([pa.field("home_id", pa.string()), pa.field("content_has
 _CODE = (
     ("domosec.engine", "views.sql"),
     ("domosec.fleet", "engine.py"),
+    ("domosec.fleet", "rating.py"),
+    ("domosec.fleet", "reused_counts.py"),
+    ("domosec.fleet", "state_parts.py"),
     ("domosec.engine", "plans.py"),
     ("domosec.engine", "scoring.py"),
     ("domosec.fleet", "validate.py"),

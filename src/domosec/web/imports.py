@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import hashlib
 import io
+import os
 import re
 import tarfile
 import tempfile
@@ -346,7 +347,7 @@ def run_live_import(
     async def read() -> LiveFacts:
         async with asyncio.timeout(deadline):
             gates.append(await policy.gate(_host(endpoint.shown), endpoint.port, timeout))
-            tls = tls_context() if endpoint.secure else False
+            tls = tls_context(ca_file=ca_file_in_environment()) if endpoint.secure else False
             return await fetch(endpoint, token, timeout=timeout, tls=tls, max_message=DEFAULT_MAX_MESSAGE, socket_factory=gates[0])
 
     hint = "its administrator may allow it with domosec serve --ha-allow HOST[:PORT]; see docs/workspace.md"
@@ -373,11 +374,21 @@ def run_live_import(
 _WEB_HINTS = {
     "ha-connection-failed": "check the host and port of the URL, and that Home Assistant is running",
     "ha-timeout": "check the URL and that Home Assistant is running",
-    "ha-tls-unverified": "the workspace trusts the system's certificate authorities only: give Home Assistant a certificate "
-    "from one, or import with domosec import homeassistant --url --ca-file",
+    "ha-tls-unverified": "the workspace trusts the system's certificate authorities, or the certificates its administrator "
+    "gave with domosec serve --ha-ca-file (a home lab's own authority or Home Assistant's self-signed certificate)",
     "ha-message-too-large": "import this home with domosec import homeassistant --url --max-bytes",
 }
-"""The command line's hints name its options; the workspace has none of these."""
+"""The command line's hints name its options; the workspace names its own, or none."""
+
+
+CA_ENV = "DOMOSEC_HA_CA_FILE"
+"""The certificates ``domosec serve --ha-ca-file`` trusts for https Home Assistants, for every web process."""
+
+
+def ca_file_in_environment() -> Path | None:
+    """The file of ``$DOMOSEC_HA_CA_FILE`` (``domosec serve`` checked it), or None: the system's trusted certificates."""
+    value = os.environ.get(CA_ENV, "")
+    return Path(value) if value else None
 
 
 def _host(shown: str) -> str:
