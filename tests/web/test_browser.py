@@ -117,6 +117,19 @@ def test_main_journey_in_chromium(page: Page, server: str, tmp_path: Path) -> No
         page.click("a[href$='/report/json']")
     assert download.value.suggested_filename == "assessment-1.json"
     assert b'"findings"' in Path(download.value.path()).read_bytes()
+    links = page.locator("a[href*='/assessments/'][href*='/report/']")
+    hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    assert len(hrefs) >= 10, hrefs  # every format of domosec report, and the household's page
+    for href in hrefs:  # each report downloads, whole, under the assessment's name
+        with page.expect_download() as download:
+            page.click(f"a[href='{href}']")
+        body = Path(download.value.path()).read_bytes()
+        name = download.value.suggested_filename
+        assert name.startswith("assessment-1") and body, (href, name)
+        if name.endswith(".pdf"):
+            assert body.startswith(b"%PDF-")
+        elif name.endswith(".html"):
+            assert body.lower().lstrip().startswith((b"<!doctype html", b"<html")), body[:80]
 
     page.click("text=Statement of Applicability and evidence")
     page.wait_for_selector("h1:has-text('Statement of Applicability')")
