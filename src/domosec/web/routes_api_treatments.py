@@ -19,6 +19,7 @@ from domosec.web.access import MAX_ID, Permission, can, project_for
 from domosec.web.api_models import AcceptIn, AuditEntryOut, Problem, TreatmentIn, TreatmentOut, ValidationErrors
 from domosec.web.deps import ApiCallerDep, DbDep
 from domosec.web.routes_projects import FINDING_ID
+from domosec.web.routes_projects import plan as plan_decision
 from domosec.web.routes_projects import reopen as reopen_decision
 
 router = APIRouter()
@@ -66,20 +67,22 @@ def decide(project_id: Id, finding_id: FindingId, body: TreatmentIn, who: ApiCal
         if not body.reason.strip() or body.expires <= today:
             raise HTTPException(422, "an acceptance needs a reason and an expiry date in the future")
         treatments.accept(db, project, finding_id, who.user, body.reason.strip(), body.expires)
-        detail = {"expires": body.expires.isoformat(), "reason": body.reason}
-        action = "finding.accept"
+        audit.record(
+            db,
+            who.user.username,
+            "finding.accept",
+            project.id,
+            finding=finding_id,
+            token=who.token.id,
+            expires=body.expires.isoformat(),
+            reason=body.reason,
+        )
     else:
         try:
-            owner, due, note = treatments.check_plan(db, project, body.owner, body.due, body.note, today)
+            checked = treatments.check_plan(db, project, body.owner, body.due, body.note, today)
         except treatments.PlanProblem as problem:
             raise HTTPException(422, str(problem)) from None
-        service.lock_project(db, project)  # read the decision, then replace it: not raced by an owner accepting it
-        if not treatments.may_replace(treatments.current(db, project, finding_id), can(role, Permission.treat)):
-            raise HTTPException(403, "the risk was accepted by an owner: only an owner can change that decision")
-        treatments.plan(db, project, finding_id, owner, due, note)
-        detail = {"owner": owner.username, "due": due.isoformat(), "note": note}
-        action = "finding.plan"
-    audit.record(db, who.user.username, action, project.id, finding=finding_id, token=who.token.id, **detail)
+        plan_decision(db, project, role, who.user, finding_id, checked, token=who.token.id)
     db.commit()
     return treatment_out(treatments.decisions_for(db, project, [finding_id])[finding_id], today)
 

@@ -113,9 +113,7 @@ async def import_upload(project_id: int, request: Request, form: FormDep, who: C
     if isinstance(result, list):
         return _form_page(request, who, project, _status(result), problems=result, kind=kind, asset=asset)
     version, _summary = result
-    audit.record(
-        db, who.user.username, "model.import", project.id, model_version=version.number, kind=kind, note=version.note, sha256=version.sha256
-    )
+    _audit_import(db, who.user, project, kind, version)
     db.commit()
     return RedirectResponse(f"/projects/{project.id}/models/{version.id}", status_code=303)
 
@@ -131,16 +129,7 @@ async def import_live_form(project_id: int, request: Request, form: FormDep, who
     if isinstance(result, list):
         return _form_page(request, who, project, _status(result), live_problems=result, url=url)
     version, _summary = result
-    audit.record(
-        db,
-        who.user.username,
-        "model.import",
-        project.id,
-        model_version=version.number,
-        kind=LIVE_KIND,
-        note=version.note,
-        sha256=version.sha256,
-    )
+    _audit_import(db, who.user, project, LIVE_KIND, version)
     db.commit()
     return RedirectResponse(f"/projects/{project.id}/models/{version.id}", status_code=303)
 
@@ -235,16 +224,22 @@ async def import_live_api(project_id: Annotated[int, Path(ge=1, le=MAX_ID)], req
 
 def _imported(db: Session, who: ApiCaller, project: Project, kind: str, version: ModelVersion, summary: list[str]) -> ImportedOut:
     """Audit an API import with the token's number, commit, and answer with the new version and the importer's summary."""
+    _audit_import(db, who.user, project, kind, version, token=who.token.id)
+    db.commit()
+    return ImportedOut(**ModelVersionOut.model_validate(version).model_dump(), summary=summary)
+
+
+def _audit_import(db: Session, user: User, project: Project, kind: str, version: ModelVersion, token: int | None = None) -> None:
+    """The audit entry of an import that saved ``version`` (with the API token's number when one was used)."""
+    detail = {"token": token} if token is not None else {}
     audit.record(
         db,
-        who.user.username,
+        user.username,
         "model.import",
         project.id,
         model_version=version.number,
         kind=kind,
         note=version.note,
         sha256=version.sha256,
-        token=who.token.id,
+        **detail,
     )
-    db.commit()
-    return ImportedOut(**ModelVersionOut.model_validate(version).model_dump(), summary=summary)

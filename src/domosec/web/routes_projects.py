@@ -237,13 +237,7 @@ def plan_finding(project_id: int, finding_id: str, form: FormDep, who: CallerDep
         )
     except treatments.PlanProblem as problem:
         raise HTTPException(422, str(problem)) from None
-    service.lock_project(db, project)  # read the decision, then replace it: not raced by an owner accepting it
-    if not treatments.may_replace(treatments.current(db, project, finding_id), can(role, Permission.treat)):
-        raise HTTPException(403, "the risk was accepted by an owner: only an owner can change that decision")
-    treatments.plan(db, project, finding_id, owner, due, note)
-    audit.record(
-        db, who.user.username, "finding.plan", project.id, finding=finding_id, owner=owner.username, due=due.isoformat(), note=note
-    )
+    plan(db, project, role, who.user, finding_id, (owner, due, note))
     db.commit()
     return _back(form, project)
 
@@ -255,6 +249,22 @@ def reopen_finding(project_id: int, finding_id: str, form: FormDep, who: CallerD
     reopen(db, project, role, who.user, finding_id)
     db.commit()
     return _back(form, project)
+
+
+def plan(
+    db: Session, project: Project, role: str, user: User, finding_id: str, checked: tuple[User, dt.date, str], token: int | None = None
+) -> None:
+    """Record a checked plan (owner, due date, note) for a finding, audited; 403 when it would replace an owner's
+    acceptance and the role may not accept. The caller commits."""
+    owner, due, note = checked
+    service.lock_project(db, project)  # read the decision, then replace it: not raced by an owner accepting it
+    if not treatments.may_replace(treatments.current(db, project, finding_id), can(role, Permission.treat)):
+        raise HTTPException(403, "the risk was accepted by an owner: only an owner can change that decision")
+    treatments.plan(db, project, finding_id, owner, due, note)
+    detail = {"token": token} if token is not None else {}
+    audit.record(
+        db, user.username, "finding.plan", project.id, finding=finding_id, owner=owner.username, due=due.isoformat(), note=note, **detail
+    )
 
 
 def reopen(db: Session, project: Project, role: str, user: User, finding_id: str, token: int | None = None) -> None:
