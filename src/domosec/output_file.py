@@ -151,6 +151,23 @@ def writing_atomically(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+@contextlib.contextmanager
+def durably_replacing(target: Path, prefix: str) -> Iterator[BinaryIO]:
+    """A private (mode 600) temporary file beside ``target`` for the block to write; when the block ends it is flushed
+    to the disk and renamed to ``target``, so a crash leaves the old file or the whole new one; removed if the block
+    fails. No checks and no messages: for files the program names itself (the workspace's evidence and backups)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _keep_owner(tmp: str, previous: os.stat_result) -> None:
     """Give the new file the replaced file's owner and group, where this process may (as root, or its own)."""
     if (previous.st_uid, previous.st_gid) == (os.geteuid(), os.getegid()):

@@ -58,18 +58,9 @@ def _undated() -> list[LoadedRule]:
     return [lr for lr in load_rules() if lr.rule.id not in dated]
 
 
-def _run(
-    source: Path,
-    out: Path,
-    as_of: dt.date,
-    *,
-    since: Path | None = None,
-    matrix: Matrix | None = None,
-    rules: list[LoadedRule] | None = None,
-    note: str | None = None,
-) -> int:
-    result = _result(source, out, as_of, since=since, matrix=matrix, rules=rules, note=note)
-    return sum(o.reused for o in result.outcomes)
+def _run(source: Path, out: Path, as_of: dt.date, **options: Any) -> int:
+    """:func:`_result`'s run; the count of homes whose findings it reused."""
+    return sum(o.reused for o in _result(source, out, as_of, **options).outcomes)
 
 
 def _result(

@@ -19,10 +19,8 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import re
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, LargeBinary, MetaData, Table, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 
+from domosec.output_file import durably_replacing
 from domosec.web import audit, evidence, migrate
 from domosec.web.db import Base, make_sessionmaker
 
@@ -106,16 +105,8 @@ def backup(engine: Engine, evidence_dir: Path, out: Path) -> Summary:
     revision = migrate.current_revision(engine)
     if revision is None:
         raise BackupError("not-a-workspace", "this database holds no domosec workspace")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            summary = _write(engine, revision, evidence_dir, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with durably_replacing(out, f".{out.name}.") as handle:
+        summary = _write(engine, revision, evidence_dir, handle)
     return summary
 
 

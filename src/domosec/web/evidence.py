@@ -11,10 +11,10 @@ policy, so a file never runs as a page of the workspace.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
+
+from domosec.output_file import durably_replacing
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 KINDS: dict[str, tuple[str, bytes | None]] = {
@@ -75,16 +75,8 @@ def store(root: Path, content: bytes) -> str:
     if target.is_file() and target.stat().st_size == len(content):
         return digest
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with durably_replacing(target, ".incoming-") as handle:
+        handle.write(content)
     return digest
 
 

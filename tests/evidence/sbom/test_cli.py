@@ -11,6 +11,7 @@ from tests.conftest import run_cli
 from .conftest import DATA
 from .firmware import write_firmware_spdx
 from .home import HOME as HOME_TEMPLATE
+from .home import VEX
 
 HOME = HOME_TEMPLATE.format(kind="deployment")
 
@@ -49,21 +50,7 @@ def test_firmware_sbom_to_findings_offline(tmp_path: Path) -> None:
 
     sbom = write_firmware_spdx(tmp_path)["json"]
     vex = tmp_path / "router.openvex.json"
-    vex.write_text(
-        json.dumps(
-            {
-                "@context": "https://openvex.dev/ns/v0.2.0",
-                "statements": [
-                    {
-                        "vulnerability": {"name": "CVE-2022-28391"},
-                        "products": [{"@id": "pkg:generic/router-firmware@2.0", "subcomponents": [{"@id": "pkg:generic/busybox@1.31.1"}]}],
-                        "status": "not_affected",
-                        "justification": "vulnerable_code_not_present",
-                    }
-                ],
-            }
-        )
-    )
+    vex.write_text(json.dumps(VEX))
     model = tmp_path / "home.yaml"
     model.write_text(HOME)
     out = tmp_path / "home-sbom.yaml"
