@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.ports import free_port
 
 START_TIMEOUT_S = 90.0
 
@@ -47,12 +48,6 @@ def _spark_class() -> Path:
     return Path(pyspark.__file__).parent / "bin" / "spark-class"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(folder: Path, name: str, args: list[str]) -> subprocess.Popen[bytes]:
     log = (folder / f"{name}.log").open("wb")
     return subprocess.Popen(
@@ -79,7 +74,7 @@ def _wait_for(log: Path, pattern: str, count: int, process: subprocess.Popen[byt
 
 def start_cluster(folder: Path, *, workers: int = 2, worker_memory: str = "1g") -> Cluster:
     """A master on 127.0.0.1 and ``workers`` workers of one core each; returns once every worker has registered."""
-    port = _free_port()
+    port = free_port()
     properties = folder / "spark.properties"
     properties.write_text("spark.master.rest.enabled false\nspark.ui.enabled false\n", encoding="utf-8")
     master = _start(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+
+from tests.ports import free_port
 
 
 def _bin(name: str) -> str:
@@ -35,9 +36,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     data = os.path.join(root, "data")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     try:
         subprocess.run(_as_postgres([_bin("initdb"), "-D", data, "-U", "domosec", "-A", "trust", "--no-sync", "-E", "UTF8"]), **run)  # type: ignore[call-overload]

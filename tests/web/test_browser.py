@@ -4,7 +4,6 @@ of another, filter the planned findings, read the audit log, download a report, 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,15 +15,14 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, sync_playwright
 
 from domosec.web.app import create_app
+from tests.ports import free_port
 from tests.report.test_html_browser import CHROMIUM_FLAGS, axe_source, axe_violations, chromium_path  # noqa: F401 (axe_source is a fixture)
 from tests.web.conftest import FAMILY_HOME, PASSWORD, Person, assess, new_project, upload
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, FastAPI]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = create_app(f"sqlite:///{tmp_path / 'workspace.sqlite'}")
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)

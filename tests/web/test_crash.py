@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,16 +17,11 @@ import httpx
 
 from domosec.web.app import create_app
 from tests.conftest import run_cli
+from tests.ports import free_port
 from tests.web.conftest import FAMILY_HOME, Person, bearer, new_project
 
 WRITERS = 4
 ACKNOWLEDGED_BEFORE_KILL = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
@@ -56,7 +50,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
     token = bearer(owner.make_token())
     app.state.engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     server = _start(db, port)
     acknowledged: list[str] = []
     lock = threading.Lock()

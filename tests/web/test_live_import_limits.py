@@ -21,6 +21,7 @@ from domosec.errors import InputError
 from domosec.web import ha_allow, imports
 from domosec.web.ha_allow import Gate, HostPolicy, parse_entry
 from tests.conftest import run_cli
+from tests.ports import free_port
 from tests.web.conftest import Person, bearer, new_project
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.secret-access-token-that-must-never-be-shown"
@@ -65,12 +66,6 @@ def web_server() -> Iterator[int]:
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def live(url: str, policy: HostPolicy, **limits: float) -> str:
@@ -121,7 +116,7 @@ def test_a_name_that_resolves_elsewhere_at_connection_time_is_refused(listener: 
 
 def test_closed_port_silent_server_and_plain_web_server_are_clear_problems(listener: Listener, web_server: int) -> None:
     loopback = HostPolicy.parse(["loopback"])
-    closed = closed_port()
+    closed = free_port()
     assert live(f"http://127.0.0.1:{closed}", loopback) == (
         f"http://127.0.0.1:{closed}: error[ha-connection-failed]: cannot connect (connection refused) "
         "(check the host and port of the URL, and that Home Assistant is running)"

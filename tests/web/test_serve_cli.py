@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import run_cli
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.ports import free_port
 
 
 def test_serve_creates_the_database_and_answers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "workspace.sqlite"
     server = subprocess.Popen(
         [sys.executable, "-m", "domosec", "serve", "--db", f"sqlite:///{db}", "--port", str(port)],
@@ -51,5 +45,5 @@ def test_serve_creates_the_database_and_answers(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_bad_database_url() -> None:
-    result = run_cli("serve", "--db", "mysql+nonexistentdriver://x/y", "--port", str(_free_port()))
+    result = run_cli("serve", "--db", "mysql+nonexistentdriver://x/y", "--port", str(free_port()))
     assert result.returncode == 2 and "error[" in result.stderr and "Traceback" not in result.stderr

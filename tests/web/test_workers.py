@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from fastapi import FastAPI
 
 from domosec.web.app import create_app
 from domosec.web.security import MAX_FAILURES
+from tests.ports import free_port
 from tests.web.conftest import CSRF, FAMILY_HOME, PASSWORD, Person, assess, bearer, new_project, upload
 from tests.web.postgres import postgres_server
 
@@ -145,12 +145,6 @@ def test_an_assessment_over_the_time_limit_is_stopped_page_and_api(db_url: str) 
 # `domosec serve --workers 2`: real processes behind one port.
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _children(pid: int) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
@@ -219,7 +213,7 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
 
 
 def _serve_two_workers(db: str) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "domosec", "serve", "--db", db, "--port", str(port), "--workers", "2"],
         stdout=subprocess.DEVNULL,

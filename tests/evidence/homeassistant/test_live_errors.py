@@ -23,6 +23,7 @@ from aiohttp import web
 
 from tests.conftest import ROOT
 from tests.evidence.scan.servers import make_ca, make_certificate
+from tests.ports import free_port
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.domosec-test-token-never-shown.c2lnbmF0dXJl"
 
@@ -144,12 +145,6 @@ def stalling_websocket() -> Iterator[int]:
     yield port[0]
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def assert_error(result: subprocess.CompletedProcess[str], code: str) -> None:

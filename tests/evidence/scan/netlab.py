@@ -140,12 +140,6 @@ class LoopbackHost:
         raise RuntimeError(f"nothing listens on {self.address}:{port}")
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now, on the loopback address."""
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return int(s.getsockname()[1])
-
-
 class NetLab:
     """A sealed LAN of namespaces on one bridge; use as a context manager."""
 

@@ -21,7 +21,8 @@ from domosec.evidence.scan.portscan import try_port
 from domosec.evidence.scan.probes import insecure_tls_context
 from domosec.evidence.scan.targets import Limits
 from tests.evidence.scan import servers
-from tests.evidence.scan.netlab import LoopbackHost, free_port
+from tests.evidence.scan.netlab import LoopbackHost
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="module")

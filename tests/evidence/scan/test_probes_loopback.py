@@ -23,7 +23,8 @@ from domosec.evidence.scan.probes.rtsp import probe_rtsp
 from domosec.evidence.scan.targets import Limits
 from domosec.evidence.scan.tlscheck import TlsTarget, check_tls
 from tests.evidence.scan import servers
-from tests.evidence.scan.netlab import LoopbackHost, free_port
+from tests.evidence.scan.netlab import LoopbackHost
+from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("server_binaries")
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import ha_populate
 
+from tests.ports import free_port
+
 CONFIGURATION = """\
 homeassistant:
   name: Live Test Home
@@ -65,12 +67,6 @@ def loopback_up() -> None:
         request = struct.pack("16sH14s", b"lo", 0, b"")
         flags = struct.unpack("16sH14s", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def only_loopback() -> bool:
