@@ -82,9 +82,40 @@ def test_another_domosec_version_does_not_share_entries(cache_dir: Path, pack: P
     assert set(cache_dir.glob("rule-*.json")) > entries
 
 
+def _rule_entries(cache_dir: Path) -> list[Path]:
+    """The entry of each rule file and the entry of the whole rule directory."""
+    entries = sorted(cache_dir.glob("rule-*.json")) + sorted(cache_dir.glob("rules-*.json"))
+    assert len(entries) == 2, entries
+    return entries
+
+
+def test_a_rule_directory_is_one_entry_that_is_used(cache_dir: Path, pack: Path) -> None:
+    """The whole directory is read from one entry; an entry domosec signed itself is trusted even without the rule's own."""
+    _pack_rule_title(pack)
+    rule_entry, directory_entry = _rule_entries(cache_dir)
+    rule_entry.unlink()
+    payload = directory_entry.read_bytes().partition(b"\n")[2]
+    data = json.loads(payload)
+    data[0]["data"]["title"] = "Served from the directory entry"
+    payload = json.dumps(data).encode("utf-8")
+    signed = cache._sign(cache._signing_key() or b"", directory_entry.stem, payload)
+    directory_entry.write_bytes(b"hmac-sha256:" + signed + b"\n" + payload)
+    assert _pack_rule_title(pack) == "Served from the directory entry"
+    assert not rule_entry.exists(), "a hit on the directory reads no rule file's entry"
+
+
+def test_a_directory_with_a_broken_rule_gets_no_entry(cache_dir: Path, pack: Path) -> None:
+    from domosec.errors import RuleError
+
+    (pack.parent / "DEV-S99-broken.yaml").write_text("id: DEV-S99\n", encoding="utf-8")
+    with pytest.raises(RuleError):
+        load_rules([pack.parent], include_builtin=False)
+    assert list(cache_dir.glob("rule-*.json")) and not list(cache_dir.glob("rules-*.json"))
+
+
 def test_a_damaged_entry_is_ignored(cache_dir: Path, pack: Path) -> None:
     title = _pack_rule_title(pack)
-    for entry in cache_dir.glob("rule-*.json"):
+    for entry in _rule_entries(cache_dir):
         entry.write_text("{not json", encoding="utf-8")
     assert _pack_rule_title(pack) == title
 
@@ -96,25 +127,26 @@ def _edit_entry(entry: Path, old: str, new: str) -> None:
     """Change an entry's content and keep its signature line, as someone who can write the cache directory can."""
     signature, _, payload = entry.read_bytes().partition(b"\n")
     data = json.loads(payload)
-    data["data"][old] = new
+    for rule in data if isinstance(data, list) else [data]:
+        rule["data"][old] = new
     entry.write_bytes(signature + b"\n" + json.dumps(data).encode("utf-8"))
 
 
 def test_an_edited_rule_entry_is_not_used(cache_dir: Path, pack: Path) -> None:
     title = _pack_rule_title(pack)
-    [entry] = cache_dir.glob("rule-*.json")
-    _edit_entry(entry, "query", TAMPERED_QUERY)
-    _edit_entry(entry, "title", "Tampered")
+    for entry in _rule_entries(cache_dir):
+        _edit_entry(entry, "query", TAMPERED_QUERY)
+        _edit_entry(entry, "title", "Tampered")
     [rule] = load_rules([pack.parent], include_builtin=False)
     assert rule.rule.title == title and rule.rule.query != TAMPERED_QUERY
 
 
 def test_an_entry_signed_with_another_key_is_not_used(cache_dir: Path, pack: Path) -> None:
     title = _pack_rule_title(pack)
-    [entry] = cache_dir.glob("rule-*.json")
-    payload = entry.read_bytes().partition(b"\n")[2].replace(title.encode("utf-8"), b"Forged")
-    forged = hmac.new(b"k" * 32, entry.stem.encode("utf-8") + b"\0" + payload, hashlib.sha256).hexdigest()
-    entry.write_bytes(b"hmac-sha256:" + forged.encode("ascii") + b"\n" + payload)
+    for entry in _rule_entries(cache_dir):
+        payload = entry.read_bytes().partition(b"\n")[2].replace(title.encode("utf-8"), b"Forged")
+        forged = hmac.new(b"k" * 32, entry.stem.encode("utf-8") + b"\0" + payload, hashlib.sha256).hexdigest()
+        entry.write_bytes(b"hmac-sha256:" + forged.encode("ascii") + b"\n" + payload)
     assert _pack_rule_title(pack) == title
 
 

@@ -25,6 +25,9 @@ PARAM_TABLE = "params"
 RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
 DEFAULT_TIME_LIMIT_S = 30.0
 ROWS_PER_HOME = 100_000
+SMALL_ROWS = 10_000
+"""At most this many rows in all tables together, queries are not optimised: on a home of up to ~1,000
+devices DuckDB's optimiser costs more than it saves (docs/performance.md, "Small homes")."""
 """A rule query may return at most this many rows per home of the database (one finding per row)."""
 
 
@@ -58,6 +61,8 @@ class Database:
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
         self._limit_memory(memory_limit(memory))
+        self.sizes = {name: len(table) if isinstance(table, list) else table.num_rows for name, table in tables.items()}
+        """How many rows each model table holds, known without asking DuckDB (:meth:`unmet`)."""
         for name, table in tables.items():
             if isinstance(table, list):
                 _load_rows(self.con, name, table)
@@ -65,6 +70,9 @@ class Database:
             self.con.register(f"_arrow_{name}", table)
             self.con.execute(f"create table {name} as select * from _arrow_{name}")
             self.con.unregister(f"_arrow_{name}")
+        if sum(self.sizes.values()) <= SMALL_ROWS:
+            # Same rows either way (the optimiser only chooses how): equality is tested in tests/engine/test_small_plans.py.
+            self.con.execute("set enable_optimizer = false")
         self._prepare(as_of)
 
     @classmethod
@@ -73,6 +81,7 @@ class Database:
         db = cls.__new__(cls)
         db.con = con
         db.memory = None
+        db.sizes = {}
         if memory_limit(None):
             db._limit_memory(memory_limit(None))
         db._prepare(as_of)
@@ -110,14 +119,21 @@ class Database:
         """Which ``(table, filter)`` conditions no row of their table passes (an empty filter: the table is empty).
 
         The filters are SQL over ``table.column`` (as :mod:`domosec.engine.emptiness` makes them),
-        all checked in one statement with one scan per table, by DuckDB like any query.
+        all checked in one statement with one scan per table, by DuckDB like any query. A model table
+        whose size is known needs no SQL when it is empty (nothing passes) or the filter is empty.
         """
         by_table: dict[str, list[str]] = {}
+        empty: set[tuple[str, str]] = set()
         for table, condition in sorted(set(conditions)):
-            if table in RULE_TABLES:
+            if table not in RULE_TABLES:
+                continue
+            size = self.sizes.get(table)
+            if size == 0:
+                empty.add((table, condition))
+            elif size is None or condition:
                 by_table.setdefault(table, []).append(condition)
         if not by_table:
-            return frozenset()
+            return frozenset(empty)
         scans: list[str] = []
         order: list[tuple[str, str]] = []
         number = 0
@@ -129,7 +145,7 @@ class Database:
                 number += 1
             scans.append(f"(select {', '.join(columns)} from {table}) as s{len(scans)}")
         row = self.con.execute(f"select * from {', '.join(scans)}").fetchone()  # aggregates: always one row
-        return frozenset(c for c, met in zip(order, row or [True] * len(order), strict=True) if not met)
+        return frozenset(empty) | frozenset(c for c, met in zip(order, row or [True] * len(order), strict=True) if not met)
 
     def cursors(self, count: int) -> list[duckdb.DuckDBPyConnection]:
         """Extra connections to the same (locked-down) database, for running queries in parallel threads."""
