@@ -100,3 +100,30 @@ def test_only_a_small_database_goes_without_the_optimiser(tmp_path: Path) -> Non
             assert _optimised(db) is optimised, devices
         finally:
             db.close()
+
+
+def test_a_rule_pack_keeps_the_optimiser_so_a_join_written_in_where_stays_a_join(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built-in rules join explicitly; a rule pack's query may join in its ``where``, which unoptimised is a cross product."""
+    import dataclasses
+
+    import domosec.engine.assess as assess_module
+
+    query = (
+        "select distinct dev.home_id, 'device' as asset_kind, dev.device_id as asset_id, 'x' as reason "
+        "from devices as dev, credentials as cred where cred.home_id = dev.home_id and cred.asset_id = dev.device_id"
+    )
+    pack_rule = dataclasses.replace(RULES[0], rule=RULES[0].rule.model_copy(update={"id": "DEV-S99", "query": query}), builtin=False)
+    plans: dict[bool, str] = {}
+    run_rules = assess_module.run_rules  # type: ignore[attr-defined]
+
+    def spy(db: Database, rules: list[Any], **options: Any) -> Any:
+        text = db.con.execute(f"explain {query}").fetchall()[0][1]
+        plans[all(lr.builtin for lr in rules)] = text
+        return run_rules(db, rules, **options)
+
+    monkeypatch.setattr(assess_module, "run_rules", spy)
+    model = load_model(EXAMPLES / "family-home.yaml")
+    assess([model], RULES, as_of=AS_OF, catalogue=CATALOGUE)
+    assess([model], [*RULES, pack_rule], as_of=AS_OF, catalogue=CATALOGUE)
+    assert "Cross Product" in plans[True], "the built-in rules alone: unoptimised"
+    assert "Hash Join" in plans[False] and "Cross Product" not in plans[False]

@@ -25,10 +25,10 @@ PARAM_TABLE = "params"
 RULE_TABLES = frozenset({*SPECS, *VIEWS, PARAM_TABLE})
 DEFAULT_TIME_LIMIT_S = 30.0
 ROWS_PER_HOME = 100_000
-SMALL_ROWS = 10_000
-"""At most this many rows in all tables together, queries are not optimised: on a home of up to ~1,000
-devices DuckDB's optimiser costs more than it saves (docs/performance.md, "Small homes")."""
 """A rule query may return at most this many rows per home of the database (one finding per row)."""
+SMALL_ROWS = 10_000
+"""At most this many rows in all tables together, the built-in rules run unoptimised: on a home of up to ~1,000
+devices DuckDB's optimiser costs more than it saves (docs/performance.md, "Small homes")."""
 
 
 class RowLimitError(Exception):
@@ -55,8 +55,14 @@ class Database:
         as_of: dt.date,
         threads: int | None = 1,
         memory: str | None = DEFAULT_MEMORY_LIMIT,
+        trusted_queries: bool = True,
     ) -> None:
-        """Load ``tables``: Arrow tables, or the plain rows of :func:`domosec.model.normalise.normalise_rows`."""
+        """Load ``tables``: Arrow tables, or the plain rows of :func:`domosec.model.normalise.normalise_rows`.
+
+        ``trusted_queries``: only the built-in rules will run, whose joins are all explicit, so a small
+        database can skip the optimiser; a rule pack's query might join tables by a ``where`` clause,
+        which only the optimiser turns from a cross product into a join.
+        """
         self.con = duckdb.connect(":memory:")
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
@@ -70,7 +76,7 @@ class Database:
             self.con.register(f"_arrow_{name}", table)
             self.con.execute(f"create table {name} as select * from _arrow_{name}")
             self.con.unregister(f"_arrow_{name}")
-        if sum(self.sizes.values()) <= SMALL_ROWS:
+        if trusted_queries and sum(self.sizes.values()) <= SMALL_ROWS:
             # Same rows either way (the optimiser only chooses how): equality is tested in tests/engine/test_small_plans.py.
             self.con.execute("set enable_optimizer = false")
         self._prepare(as_of)
