@@ -78,13 +78,23 @@ def test_every_rule_and_view_gives_the_same_rows_without_the_optimiser(kind: str
         assert all(not isinstance(r[0], str) and r[2] for r in with_optimiser[len(VIEWS) :]), "every rule fires on its fail example"
 
 
-def test_an_example_home_is_assessed_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = load_model(EXAMPLES / "family-home.yaml")
+@pytest.mark.parametrize("devices", [0, 1000], ids=["family-home", "generated-1000-devices"])
+def test_a_home_is_assessed_the_same_either_way(devices: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The whole assessment, byte for byte: an example home, and the benchmark's home of 1,000 devices (~8,000 rows)."""
+    if devices:
+        from bench.assess import generate  # the benchmark's model generator (the repository root is on pythonpath)
+
+        path = tmp_path / "home.yaml"
+        path.write_text(generate(devices), encoding="utf-8")
+        model = load_model(path)
+    else:
+        model = load_model(EXAMPLES / "family-home.yaml")
     monkeypatch.setattr(database, "SMALL_ROWS", 0)
     optimised = assess([model], RULES, as_of=AS_OF, catalogue=CATALOGUE)
     monkeypatch.setattr(database, "SMALL_ROWS", 10**9)
     plain = assess([model], RULES, as_of=AS_OF, catalogue=CATALOGUE)
-    assert plain.findings and plain.model_dump_json() == optimised.model_dump_json()
+    assert len(plain.findings) > (500 if devices else 10)
+    assert plain.model_dump_json() == optimised.model_dump_json()
 
 
 def test_only_a_small_database_goes_without_the_optimiser(tmp_path: Path) -> None:
