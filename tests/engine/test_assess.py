@@ -232,3 +232,27 @@ def test_cli_exit_codes_follow_fail_on(pack: Path, tmp_path: Path) -> None:
 def test_example_models_all_load() -> None:
     for path in sorted(Path("examples").glob("*.yaml")):
         assert load_model(path).model.devices, path
+
+
+def test_a_one_shot_caller_can_keep_the_database_instead_of_closing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``domosec assess`` leaves without tearing the process down; it keeps the database rather than free it piece by piece."""
+    from domosec.engine.database import Database
+    from tests.conftest import EXAMPLES
+
+    closed: list[Database] = []
+    close = Database.close
+
+    def counted(db: Database) -> None:
+        closed.append(db)
+        close(db)
+
+    monkeypatch.setattr(Database, "close", counted)
+    model = load_model(EXAMPLES / "family-home.yaml")
+    kept: list[Database] = []
+    result = assess([model], load_rules(), as_of=dt.date(2026, 11, 23), keep=kept.append)
+    [db] = kept
+    assert not closed and db.con.execute("select count(*) from homes").fetchone() == (1,), "kept open"
+    db.close()
+    again = assess([model], load_rules(), as_of=dt.date(2026, 11, 23))
+    assert again.model_dump_json() == result.model_dump_json()
+    assert len(closed) == 2, "without keep the database is closed"

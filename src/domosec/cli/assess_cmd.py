@@ -89,7 +89,8 @@ def assess(
     fmt = resolve_format(output_format, output)
     check_output(fmt, output, audience.value)
     loaded = _load_models(models, max_bytes)
-    result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day)
+    keep = process.keep if process.leaves_at_once() else None
+    result = run_assessment(loaded, load_rules(rules or []), matrix=load_matrix(matrix), as_of=day, keep=keep)
     process.keep(loaded, result)
     warn_unknown_selectors(result, settings.selection)
     shown = select_findings(result, settings.selection)  # --select/--ignore/--severity also decide what fails the run
