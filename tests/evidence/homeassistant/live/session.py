@@ -27,8 +27,6 @@ from pathlib import Path
 
 import ha_populate
 
-from tests.ports import free_port
-
 CONFIGURATION = """\
 homeassistant:
   name: Live Test Home
@@ -67,6 +65,23 @@ def loopback_up() -> None:
         request = struct.pack("16sH14s", b"lo", 0, b"")
         flags = struct.unpack("16sH14s", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
+
+
+def free_ports(count: int) -> list[int]:
+    """Loopback ports nothing listens on, all different: each stays bound until every one is chosen.
+
+    This script runs alone in its own network namespace (and outside the test suite's package), so no
+    other process competes for its ports; asking the kernel for one port at a time could still give
+    the same port twice.
+    """
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def only_loopback() -> bool:
@@ -118,7 +133,7 @@ def main() -> int:
         return 2
     work: Path = args.config.parent
     args.config.mkdir(parents=True, exist_ok=True)
-    port, mqtt_port = free_port(), free_port()
+    port, mqtt_port = free_ports(2)
     (args.config / "configuration.yaml").write_text(CONFIGURATION.format(port=port), encoding="utf-8")
     (work / "mosquitto.conf").write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
     started = time.monotonic()

@@ -75,10 +75,11 @@ def _wait_until_ready(session: subprocess.Popen[str], timeout: float = 300) -> d
                 ready: dict[str, Any] = json.loads(line)
                 return ready
         if session.poll() is not None:
-            break
+            _, err = session.communicate()
+            pytest.fail(f"the held Home Assistant session ended ({session.returncode}) before it was ready:\n{err[-4000:]}")
     os.killpg(session.pid, signal.SIGKILL)
     _, err = session.communicate()
-    pytest.fail(f"the held Home Assistant session did not become ready:\n{err[-4000:]}")
+    pytest.fail(f"the held Home Assistant session did not become ready within {timeout:.0f} s:\n{err[-4000:]}")
 
 
 def _in_namespace(pid: int, *args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
