@@ -266,11 +266,12 @@ class AuditEntry(Base):
     """One change, chained to the one before by SHA-256 (``web/audit.py``); rows are only ever added."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_project_seq", "project_id", "seq"),)  # a project's page, newest first (migration 0008)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
-    project_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    project_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
