@@ -73,6 +73,16 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'workspace.sqlite'}"
 
 
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL server of the module's own (Debian's package, started in a temporary folder): its database's URL."""
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is a dev dependency")
+    from tests.web.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
 @pytest.fixture
 def app(db_url: str) -> Iterator[FastAPI]:
     application = create_app(db_url)

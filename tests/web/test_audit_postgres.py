@@ -8,25 +8,15 @@ the project's entries and sort them. With ``(project_id, seq)`` it reads the 101
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from domosec.web.app import create_app
 from domosec.web.audit import entry_hash
 from tests.conftest import run_cli
 from tests.web.conftest import Person, new_project
-from tests.web.postgres import postgres_server
 from tests.web.test_findings_scale import counted
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is a dev dependency")
-    with postgres_server() as url:
-        yield url
 
 
 def _append(app: Any, entries: list[tuple[int, str]]) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -17,14 +15,6 @@ from domosec.web.app import create_app
 from domosec.web.db import Base, make_engine
 from tests.conftest import run_cli
 from tests.web.conftest import FAMILY_HOME, Person, assess, concurrent_changes, new_project, upload
-from tests.web.postgres import postgres_server
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is a dev dependency")
-    with postgres_server() as url:
-        yield url
 
 
 def test_migrations_up_down_up_on_postgresql(pg_url: str) -> None:

@@ -66,10 +66,7 @@ def test_an_assessor_plans_a_finding_and_the_page_shows_and_filters_it(app: Fast
         and FINDING.findall(bob.client.get(url, params={"decision": "planned"}).text) == []
     )
 
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as con:
-        actions = [r[0] for r in con.execute("select action from audit_log where action like 'finding.%' order by seq")]
-    assert actions == ["finding.plan", "finding.plan", "finding.reopen"]
-    assert run_cli("audit", "verify", "--db", db_url).returncode == 0
+    assert_decisions_audited(db_url, ["finding.plan", "finding.plan", "finding.reopen"])
 
 
 def test_a_plan_with_a_problem_is_refused_and_changes_nothing(app: FastAPI, db_url: str) -> None:
@@ -142,10 +139,7 @@ def test_plans_over_the_api(app: FastAPI, db_url: str) -> None:
     assert api.delete(f"{base}/{ids[0]}", headers=assessor).status_code == 204
     assert api.delete(f"{base}/{ids[0]}", headers=assessor).status_code == 204, "reopening an open finding changes nothing"
     assert [t["finding_id"] for t in api.get(base, headers=owner).json()] == [ids[1]]
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as con:
-        actions = [r[0] for r in con.execute("select action from audit_log where action like 'finding.%' order by seq")]
-    assert actions == ["finding.plan", "finding.accept", "finding.reopen"]
-    assert run_cli("audit", "verify", "--db", db_url).returncode == 0
+    assert_decisions_audited(db_url, ["finding.plan", "finding.accept", "finding.reopen"])
 
 
 def test_the_audit_log_page_and_api_for_owners(app: FastAPI, db_url: str) -> None:
@@ -254,3 +248,11 @@ def test_a_backup_made_before_plans_existed_restores_and_takes_plans(app: FastAP
     finally:
         app2.state.engine.dispose()
     assert run_cli("audit", "verify", "--db", f"sqlite:///{target}").returncode == 0
+
+
+def assert_decisions_audited(db_url: str, actions: list[str]) -> None:
+    """The workspace's audit log holds these decisions about findings, in order, and its chain verifies."""
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as con:
+        found = [r[0] for r in con.execute("select action from audit_log where action like 'finding.%' order by seq")]
+    assert found == actions
+    assert run_cli("audit", "verify", "--db", db_url).returncode == 0

@@ -4,24 +4,14 @@ answers, and migration 0007 down (the acceptance stays, the plan goes) and up ag
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import text
 
 from domosec.web import migrate
 from domosec.web.app import create_app
 from tests.conftest import run_cli
 from tests.web.conftest import bearer
-from tests.web.postgres import postgres_server
 from tests.web.test_treatment_plans import FINDING, row_of, team
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is a dev dependency")
-    with postgres_server() as url:
-        yield url
 
 
 def test_plans_filters_and_migration_on_postgresql(pg_url: str) -> None:
