@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from pydantic import ValidationError
@@ -93,7 +94,7 @@ def _load_directory(directory: Path, builtin: bool, problems: list[Diagnostic]) 
     hit = cache.get(key) if key else None
     if isinstance(hit, list) and len(hit) == len(paths):
         try:
-            return [LoadedRule(Rule.model_validate(entry["data"]), entry["file"], entry["query_line"], builtin) for entry in hit]
+            return [_from_entry(entry, entry["file"], builtin) for entry in hit]
         except (ValidationError, KeyError, TypeError):
             pass
     loaded: list[LoadedRule] = []
@@ -104,8 +105,20 @@ def _load_directory(directory: Path, builtin: bool, problems: list[Diagnostic]) 
         except (RuleError, ModelError) as exc:
             problems.extend(exc.diagnostics)
     if key and len(problems) == before:
-        cache.put(key, [{"file": lr.file, "data": lr.rule.model_dump(mode="json"), "query_line": lr.query_line} for lr in loaded])
+        cache.put(key, [{"file": lr.file, **_entry(lr)} for lr in loaded])
     return loaded
+
+
+def _entry(lr: LoadedRule) -> dict[str, Any]:
+    """A checked rule as the cache keeps it."""
+    return {"data": lr.rule.model_dump(mode="json"), "query_line": lr.query_line}
+
+
+def _from_entry(entry: dict[str, Any], file: str, builtin: bool) -> LoadedRule:
+    """A rule from its cache entry (signed by this user, so checked when it was made); raises on a malformed one."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("query_line"), int):
+        raise TypeError("not a rule's cache entry")
+    return LoadedRule(Rule.model_validate(entry["data"]), file, entry["query_line"], builtin)
 
 
 def _is_block_scalar(file: str, position: tuple[int, int]) -> bool:
@@ -140,14 +153,14 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> LoadedRule:
     except OSError:
         key = ""
     hit = cache.get(key) if key else None
-    if isinstance(hit, dict) and isinstance(hit.get("query_line"), int):
+    if hit is not None:
         try:
-            return LoadedRule(Rule.model_validate(hit["data"]), name, hit["query_line"], builtin)
-        except (ValidationError, KeyError):
+            return _from_entry(hit, name, builtin)
+        except (ValidationError, KeyError, TypeError):
             pass
     loaded = _check_rule_file(path, name, builtin)
     if key:
-        cache.put(key, {"data": loaded.rule.model_dump(mode="json"), "query_line": loaded.query_line})
+        cache.put(key, _entry(loaded))
     return loaded
 
 
